@@ -1,0 +1,271 @@
+// Package config parses, expands, defaults and validates edge's TOML configuration.
+//
+// It is pure: no goroutines and no I/O beyond reading the file and stat-ing the
+// paths it names. Every other package receives a validated *Config.
+//
+// The file is strict: an unknown key is an error reported with its line.
+// "${VAR}" inside a string value is replaced from the environment; a missing
+// variable is an error. Validation reports every problem at once, each as
+// "FILE:LINE: key: reason".
+package config
+
+// Config is the whole of edge's configuration, one field per TOML table.
+type Config struct {
+	// Server holds listeners, state and logging.
+	Server Server `toml:"server"`
+	// Site describes the static frontend.
+	Site Site `toml:"site"`
+	// Routes are reverse-proxied path prefixes; the longest prefix wins.
+	Routes []Route `toml:"route"`
+	// TLS configures certificates (ACME, internal CA or files).
+	TLS TLS `toml:"tls"`
+	// Headers are the security headers added to every response.
+	Headers Headers `toml:"headers"`
+	// Admin protects the status page, status JSON and metrics.
+	Admin Admin `toml:"admin"`
+	// Backup configures PostgreSQL backups; nil when the table is absent.
+	Backup *Backup `toml:"backup"`
+	// Checks are health checks beside the built-in ones.
+	Checks []Check `toml:"check"`
+	// Alerts configures where alerts are sent.
+	Alerts Alerts `toml:"alerts"`
+
+	// File is the path the configuration was read from; "" for built-in defaults.
+	File string `toml:"-"`
+	// pos maps a key path ("server.http", "route[0].path") to its line.
+	pos positions
+	// rawValues holds string values as written, before ${VAR} expansion.
+	rawValues map[string]string
+}
+
+// Server holds the listeners, the state directory and the access log.
+type Server struct {
+	// HTTP is the plain-HTTP listen address, used only when systemd passes no
+	// socket named "http". Default: ":80".
+	HTTP string `toml:"http"`
+	// HTTPS is the HTTPS listen address, used only when systemd passes no
+	// socket named "https". "" disables HTTPS: the site is then served over
+	// plain HTTP (for local use and benchmarks only). Default: ":443".
+	HTTPS string `toml:"https"`
+	// StateDir holds certificates, uptime history and the last status.
+	// Default: "/var/lib/edge".
+	StateDir string `toml:"state_dir"`
+	// AdminSocket is the unix socket "edge status" and "edge reload" use.
+	// Default: "/run/edge/admin.sock".
+	AdminSocket string `toml:"admin_socket"`
+	// AccessLog is "stdout" (journald), "off", or a file path rotated by edge.
+	// Default: "stdout".
+	AccessLog string `toml:"access_log"`
+	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
+	// Default: "10s".
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Site describes the static frontend and the names it is served under.
+type Site struct {
+	// Domains are the host names edge answers for; requests for any other
+	// Host get 404 and no certificate is ever requested for them.
+	Domains []string `toml:"domains"`
+	// Canonical is the domain the others 308-redirect to. Default: none.
+	Canonical string `toml:"canonical"`
+	// Root is the directory with index.html (often a "current" symlink).
+	Root string `toml:"root"`
+	// SPA serves index.html with 200 for unknown extensionless paths.
+	// Default: true.
+	SPA *bool `toml:"spa"`
+	// Immutable path prefixes get "Cache-Control: public, max-age=31536000,
+	// immutable". Default: ["/assets/"].
+	Immutable []string `toml:"immutable"`
+	// Compress lists the encodings offered, in order of preference
+	// ("br", "gzip"). Default: ["br", "gzip"].
+	Compress []string `toml:"compress"`
+}
+
+// SPAEnabled reports whether SPA fallback is on (the default).
+func (s Site) SPAEnabled() bool { return s.SPA == nil || *s.SPA }
+
+// Route is one reverse-proxied path prefix.
+type Route struct {
+	// Path is the URL path prefix, starting with "/".
+	Path string `toml:"path"`
+	// Upstreams are "host:port" backends; several are load-balanced.
+	Upstreams []string `toml:"upstreams"`
+	// Health is the active health check of the upstreams.
+	Health HealthProbe `toml:"health"`
+	// Timeouts bound the upstream connection.
+	Timeouts Timeouts `toml:"timeouts"`
+	// MaxBody is the largest request body accepted (413 above). Default: "10MB".
+	MaxBody ByteSize `toml:"max_body"`
+}
+
+// HealthProbe is an active upstream health check.
+type HealthProbe struct {
+	// Path is requested on each upstream; "" disables active checks.
+	Path string `toml:"path"`
+	// Interval between probes. Default: "10s".
+	Interval Duration `toml:"interval"`
+	// Timeout of one probe. Default: "2s".
+	Timeout Duration `toml:"timeout"`
+}
+
+// Timeouts bound one upstream exchange.
+type Timeouts struct {
+	// Connect bounds dialing the upstream (502 after). Default: "2s".
+	Connect Duration `toml:"connect"`
+	// ResponseHeader bounds waiting for the response header (504 after).
+	// Default: "30s".
+	ResponseHeader Duration `toml:"response_header"`
+	// Idle closes pooled upstream connections unused this long. Default: "90s".
+	Idle Duration `toml:"idle"`
+}
+
+// TLS configures where certificates come from.
+type TLS struct {
+	// Email is the ACME account contact.
+	Email string `toml:"email"`
+	// ACMECA is the ACME directory URL. Default: Let's Encrypt production.
+	ACMECA string `toml:"acme_ca"`
+	// ACMECARoot is a PEM file of an extra root trusted for the ACME server.
+	ACMECARoot string `toml:"acme_ca_root"`
+	// Challenges are the ACME challenge types allowed.
+	// Default: ["http-01", "tls-alpn-01"].
+	Challenges []string `toml:"challenges"`
+	// Internal issues certificates from edge's own local CA instead of ACME.
+	Internal bool `toml:"internal"`
+	// MinVersion is the lowest TLS version accepted, "1.2" or "1.3".
+	// Default: "1.2".
+	MinVersion string `toml:"min_version"`
+	// Certificates are bring-your-own certificate files, used for the names
+	// they cover instead of ACME.
+	Certificates []CertFile `toml:"certificates"`
+}
+
+// CertFile is one bring-your-own certificate and its key.
+type CertFile struct {
+	// Cert is a PEM file with the full chain.
+	Cert string `toml:"cert"`
+	// Key is the PEM private key.
+	Key string `toml:"key"`
+}
+
+// Headers are the security headers; each may be set to "" to drop it.
+type Headers struct {
+	// HSTS is Strict-Transport-Security, sent over HTTPS only.
+	HSTS *string `toml:"hsts"`
+	// CSP is Content-Security-Policy.
+	CSP *string `toml:"csp"`
+	// CSPReportOnly sends the CSP as Content-Security-Policy-Report-Only.
+	CSPReportOnly bool `toml:"csp_report_only"`
+	// FrameOptions is X-Frame-Options.
+	FrameOptions *string `toml:"frame_options"`
+	// ReferrerPolicy is Referrer-Policy.
+	ReferrerPolicy *string `toml:"referrer_policy"`
+	// PermissionsPolicy is Permissions-Policy.
+	PermissionsPolicy *string `toml:"permissions_policy"`
+}
+
+// Admin protects the admin pages.
+type Admin struct {
+	// Path is the URL prefix of the admin pages. Default: "/admin".
+	Path string `toml:"path"`
+	// Users maps user names to bcrypt hashes (from the environment).
+	Users map[string]Secret `toml:"users"`
+	// Allow lists the client networks allowed at all (CIDR).
+	// Default: ["127.0.0.1/32", "::1/128"].
+	Allow []string `toml:"allow"`
+}
+
+// Backup configures PostgreSQL backups.
+type Backup struct {
+	// DatabaseURL is the database to dump (from the environment).
+	DatabaseURL Secret `toml:"database_url"`
+	// Dir is where backups and manifests are written.
+	Dir string `toml:"dir"`
+	// Schedule is "HH:MM" daily local time or a 5-field cron expression.
+	// Default: "03:00".
+	Schedule string `toml:"schedule"`
+	// Format is "custom" (pg_dump -Fc) or "plain-gzip". Default: "custom".
+	Format string `toml:"format"`
+	// KeepDaily is how many daily backups are kept. Default: 7.
+	KeepDaily int `toml:"keep_daily"`
+	// KeepWeekly is how many weekly backups are kept. Default: 4.
+	KeepWeekly int `toml:"keep_weekly"`
+	// KeepMonthly is how many monthly backups are kept. Default: 6.
+	KeepMonthly int `toml:"keep_monthly"`
+	// Verify is "none", "scratch-db" or "scratch-cluster".
+	// Default: "scratch-cluster".
+	Verify string `toml:"verify"`
+	// EncryptTo lists age recipients; empty means not encrypted.
+	EncryptTo []string `toml:"encrypt_to"`
+	// PGBin is the folder of pg_dump/pg_restore; "" searches PATH, then
+	// /usr/lib/postgresql/*/bin.
+	PGBin string `toml:"pg_bin"`
+}
+
+// Check is one configured health check; exactly one of HTTP, TCP, Postgres
+// and Disk is set.
+type Check struct {
+	// Name identifies the check in alerts, metrics and the status page.
+	Name string `toml:"name"`
+	// HTTP is a URL expected to answer 2xx.
+	HTTP string `toml:"http"`
+	// TCP is a "host:port" expected to accept a connection.
+	TCP string `toml:"tcp"`
+	// Postgres is a database URL expected to answer SELECT 1.
+	Postgres Secret `toml:"postgres"`
+	// Disk is a path whose file system must keep MinFree bytes free.
+	Disk string `toml:"disk"`
+	// MinFree is the free space a disk check requires. Default: "1GB".
+	MinFree ByteSize `toml:"min_free"`
+	// Contains is a substring an HTTP check's body must contain.
+	Contains string `toml:"contains"`
+	// Interval between runs. Default: "30s".
+	Interval Duration `toml:"interval"`
+	// Timeout of one run. Default: "5s".
+	Timeout Duration `toml:"timeout"`
+}
+
+// Alerts configures the alert channels.
+type Alerts struct {
+	// Repeat re-sends an alert while a check is still failing. Default: "4h".
+	Repeat Duration `toml:"repeat"`
+	// Email sends alerts over SMTP.
+	Email *Email `toml:"email"`
+	// Telegram sends alerts through the Telegram Bot API.
+	Telegram *Telegram `toml:"telegram"`
+	// Webhook POSTs alerts as JSON.
+	Webhook *Webhook `toml:"webhook"`
+}
+
+// Email is an SMTP alert channel.
+type Email struct {
+	// SMTP is the server "host:port".
+	SMTP string `toml:"smtp"`
+	// From is the sender address.
+	From string `toml:"from"`
+	// To are the recipients.
+	To []string `toml:"to"`
+	// Username for SMTP AUTH.
+	Username string `toml:"username"`
+	// Password for SMTP AUTH (from the environment).
+	Password Secret `toml:"password"`
+}
+
+// Telegram is a Telegram Bot API alert channel.
+type Telegram struct {
+	// Token is the bot token (from the environment).
+	Token Secret `toml:"token"`
+	// ChatID is the chat the bot writes to.
+	ChatID string `toml:"chat_id"`
+	// API is the Bot API base URL. Default: "https://api.telegram.org".
+	API string `toml:"api"`
+}
+
+// Webhook is a generic JSON webhook alert channel.
+type Webhook struct {
+	// URL receives a JSON POST per alert (from the environment).
+	URL Secret `toml:"url"`
+}
+
+// Line returns the line of the key path in the file, or 0 when unknown.
+func (c *Config) Line(key string) int { return c.pos.line(key) }

@@ -1,0 +1,436 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Causes that callers and tests match with errors.Is.
+var (
+	ErrRequired      = errors.New("required")
+	ErrNotExist      = errors.New("path does not exist")
+	ErrDuplicate     = errors.New("duplicate")
+	ErrInvalidValue  = errors.New("invalid value")
+	ErrSecretInFile  = errors.New("secret written in the config file")
+	ErrIPAsDomain    = errors.New("an IP address is not a domain")
+	ErrBadCIDR       = errors.New("not a CIDR network")
+	ErrBadListenAddr = errors.New("not a listen address")
+)
+
+// validator collects problems with their lines.
+type validator struct {
+	c    *Config
+	errs *Errors
+}
+
+func (v *validator) fail(key string, err error) { v.errs.add(v.c.pos.line(key), key, err) }
+
+func (v *validator) failf(key string, cause error, format string, args ...any) {
+	v.fail(key, fmt.Errorf("%w: %s", cause, fmt.Sprintf(format, args...)))
+}
+
+// Validate checks every value and returns all problems as an *Errors, or nil.
+// It has no side effects beyond stat-ing the paths the config names.
+func (c *Config) Validate() error {
+	v := &validator{c: c, errs: &Errors{File: c.File}}
+	if v.errs.File == "" {
+		v.errs.File = "(built-in defaults)"
+	}
+	v.server()
+	v.site()
+	v.routes()
+	v.tls()
+	v.headers()
+	v.admin()
+	v.backup()
+	v.checks()
+	v.alerts()
+	return v.errs.orNil()
+}
+
+func (v *validator) durations(key string, ds map[string]Duration) {
+	for name, d := range ds {
+		if err := d.check(); err != nil {
+			v.fail(join(key, name), err)
+		}
+	}
+}
+
+func (v *validator) listenAddr(key, addr string, optional bool) {
+	if addr == "" {
+		if !optional {
+			v.fail(key, ErrRequired)
+		}
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.failf(key, ErrBadListenAddr, "%q (fix: write \":443\" or \"127.0.0.1:8443\")", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.failf(key, ErrBadListenAddr, "port %q out of range 0-65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		v.failf(key, ErrBadListenAddr, "host %q must be an IP address or empty", host)
+	}
+}
+
+func (v *validator) server() {
+	s := v.c.Server
+	v.listenAddr("server.http", s.HTTP, true)
+	v.listenAddr("server.https", s.HTTPS, true)
+	if s.HTTP == "" && s.HTTPS == "" {
+		v.fail("server", fmt.Errorf("%w: at least one of http and https", ErrRequired))
+	}
+	if s.HTTP != "" && s.HTTP == s.HTTPS {
+		v.failf("server.https", ErrDuplicate, "same address as server.http")
+	}
+	v.absPath("server.state_dir", s.StateDir)
+	v.parentExists("server.admin_socket", s.AdminSocket, false)
+	switch s.AccessLog {
+	case "stdout", "off":
+	default:
+		if !filepath.IsAbs(s.AccessLog) {
+			v.failf("server.access_log", ErrInvalidValue, "%q (fix: \"stdout\", \"off\" or an absolute file path)", s.AccessLog)
+		} else {
+			v.parentExists("server.access_log", s.AccessLog, true)
+		}
+	}
+	v.durations("server", map[string]Duration{"shutdown_timeout": s.ShutdownTimeout})
+}
+
+func (v *validator) absPath(key, p string) {
+	if p == "" {
+		v.fail(key, ErrRequired)
+	}
+}
+
+// parentExists checks that the directory that will hold p exists; runtime
+// directories such as /run/edge are created by systemd, so they are only
+// checked when mustExist is set.
+func (v *validator) parentExists(key, p string, mustExist bool) {
+	if p == "" {
+		v.fail(key, ErrRequired)
+		return
+	}
+	if !mustExist {
+		return
+	}
+	if _, err := os.Stat(filepath.Dir(p)); err != nil {
+		v.failf(key, ErrNotExist, "directory %s (fix: create it or change the path)", filepath.Dir(p))
+	}
+}
+
+var hostnameRE = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+func (v *validator) site() {
+	s := v.c.Site
+	if len(s.Domains) == 0 {
+		v.failf("site.domains", ErrRequired, "list the host names to serve, such as [\"example.com\"]")
+	}
+	seen := map[string]bool{}
+	for i, d := range s.Domains {
+		key := fmt.Sprintf("site.domains[%d]", i)
+		v.domain(key, d)
+		if seen[strings.ToLower(d)] {
+			v.failf(key, ErrDuplicate, "%q listed twice", d)
+		}
+		seen[strings.ToLower(d)] = true
+	}
+	if s.Canonical != "" && !seen[strings.ToLower(s.Canonical)] {
+		v.failf("site.canonical", ErrInvalidValue, "%q is not in site.domains (fix: add it there)", s.Canonical)
+	}
+	v.dirExists("site.root", s.Root)
+	for i, p := range s.Immutable {
+		if !strings.HasPrefix(p, "/") {
+			v.failf(fmt.Sprintf("site.immutable[%d]", i), ErrInvalidValue, "%q must start with /", p)
+		}
+	}
+	for i, enc := range s.Compress {
+		if enc != "br" && enc != "gzip" {
+			v.failf(fmt.Sprintf("site.compress[%d]", i), ErrInvalidValue, "%q (fix: \"br\" or \"gzip\")", enc)
+		}
+	}
+}
+
+// domain accepts host names; IP addresses only in the local defaults.
+func (v *validator) domain(key, d string) {
+	if ip := net.ParseIP(d); ip != nil {
+		if v.c.File != "" && !ip.IsLoopback() {
+			v.failf(key, ErrIPAsDomain, "%q (fix: list DNS names; certificates are issued for names)", d)
+		}
+		return
+	}
+	if d != strings.ToLower(d) || len(d) > 253 || !hostnameRE.MatchString(d) {
+		v.failf(key, ErrInvalidValue, "%q is not a lower-case host name", d)
+	}
+}
+
+func (v *validator) dirExists(key, p string) {
+	if p == "" {
+		v.fail(key, ErrRequired)
+		return
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		v.failf(key, ErrNotExist, "%s (fix: create it, or run \"edge release DIR\")", p)
+	case !fi.IsDir():
+		v.failf(key, ErrInvalidValue, "%s is not a directory", p)
+	}
+}
+
+func (v *validator) fileExists(key, p string) {
+	if _, err := os.Stat(p); err != nil {
+		v.failf(key, ErrNotExist, "%s", p)
+	}
+}
+
+func (v *validator) routes() {
+	seen := map[string]int{}
+	for i, r := range v.c.Routes {
+		key := fmt.Sprintf("route[%d]", i)
+		switch {
+		case r.Path == "":
+			v.fail(key+".path", ErrRequired)
+		case !strings.HasPrefix(r.Path, "/"):
+			v.failf(key+".path", ErrInvalidValue, "%q must start with /", r.Path)
+		case r.Path == v.c.Admin.Path || strings.HasPrefix(r.Path, v.c.Admin.Path+"/"):
+			v.failf(key+".path", ErrDuplicate, "%q overlaps admin.path", r.Path)
+		}
+		if j, dup := seen[r.Path]; dup && r.Path != "" {
+			v.failf(key+".path", ErrDuplicate, "%q already used by route[%d]", r.Path, j)
+		}
+		seen[r.Path] = i
+		if len(r.Upstreams) == 0 {
+			v.failf(key+".upstreams", ErrRequired, "at least one \"host:port\"")
+		}
+		for j, u := range r.Upstreams {
+			if _, port, err := net.SplitHostPort(u); err != nil || port == "" {
+				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q (fix: \"127.0.0.1:8000\")", u)
+			}
+		}
+		if r.Health.Path != "" && !strings.HasPrefix(r.Health.Path, "/") {
+			v.failf(key+".health.path", ErrInvalidValue, "%q must start with /", r.Health.Path)
+		}
+		v.durations(key+".health", map[string]Duration{"interval": r.Health.Interval, "timeout": r.Health.Timeout})
+		v.durations(key+".timeouts", map[string]Duration{
+			"connect": r.Timeouts.Connect, "response_header": r.Timeouts.ResponseHeader, "idle": r.Timeouts.Idle,
+		})
+		if err := r.MaxBody.check(); err != nil {
+			v.fail(key+".max_body", err)
+		}
+	}
+}
+
+func (v *validator) tls() {
+	t := v.c.TLS
+	if t.Email != "" && !strings.Contains(t.Email, "@") {
+		v.failf("tls.email", ErrInvalidValue, "%q is not an email address", t.Email)
+	}
+	if u, err := url.Parse(t.ACMECA); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.failf("tls.acme_ca", ErrInvalidValue, "%q must be an https:// directory URL", t.ACMECA)
+	}
+	if t.ACMECARoot != "" {
+		v.fileExists("tls.acme_ca_root", t.ACMECARoot)
+	}
+	for i, ch := range t.Challenges {
+		if ch != "http-01" && ch != "tls-alpn-01" {
+			v.failf(fmt.Sprintf("tls.challenges[%d]", i), ErrInvalidValue, "%q (fix: \"http-01\" or \"tls-alpn-01\")", ch)
+		}
+	}
+	if t.MinVersion != "1.2" && t.MinVersion != "1.3" {
+		v.failf("tls.min_version", ErrInvalidValue, "%q (fix: \"1.2\" or \"1.3\")", t.MinVersion)
+	}
+	for i, c := range t.Certificates {
+		key := fmt.Sprintf("tls.certificates[%d]", i)
+		if c.Cert == "" || c.Key == "" {
+			v.failf(key, ErrRequired, "both cert and key")
+			continue
+		}
+		v.fileExists(key+".cert", c.Cert)
+		v.fileExists(key+".key", c.Key)
+	}
+}
+
+func (v *validator) headers() {
+	if h := *v.c.Headers.HSTS; h != "" {
+		if _, err := ParseHSTS(h); err != nil {
+			v.fail("headers.hsts", err)
+		}
+	}
+	fo := strings.ToUpper(*v.c.Headers.FrameOptions)
+	if fo != "" && fo != "DENY" && fo != "SAMEORIGIN" {
+		v.failf("headers.frame_options", ErrInvalidValue, "%q (fix: \"DENY\", \"SAMEORIGIN\" or \"\")", fo)
+	}
+	for key, val := range map[string]string{
+		"headers.csp": *v.c.Headers.CSP, "headers.referrer_policy": *v.c.Headers.ReferrerPolicy,
+		"headers.permissions_policy": *v.c.Headers.PermissionsPolicy,
+	} {
+		if strings.ContainsAny(val, "\r\n") {
+			v.failf(key, ErrInvalidValue, "contains a line break")
+		}
+	}
+}
+
+func (v *validator) admin() {
+	a := v.c.Admin
+	if !strings.HasPrefix(a.Path, "/") || strings.HasSuffix(a.Path, "/") || len(a.Path) < 2 {
+		v.failf("admin.path", ErrInvalidValue, "%q (fix: a path such as \"/admin\", no trailing /)", a.Path)
+	}
+	for name, hash := range a.Users {
+		key := "admin.users." + name
+		h := hash.Reveal()
+		if !strings.HasPrefix(h, "$2") || len(h) != 60 {
+			v.failf(key, ErrInvalidValue, "not a bcrypt hash (fix: EDGE_ADMIN_BCRYPT=$(htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n'))")
+		}
+		v.fromEnv(key)
+	}
+	for i, n := range a.Allow {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			v.failf(fmt.Sprintf("admin.allow[%d]", i), ErrBadCIDR, "%q (fix: \"127.0.0.1/32\" or \"10.0.0.0/8\")", n)
+		}
+	}
+}
+
+// fromEnv requires a secret to be written as ${VAR} in the file.
+func (v *validator) fromEnv(key string) {
+	if v.c.File == "" || v.c.rawValues == nil {
+		return
+	}
+	if raw, ok := v.c.rawValues[key]; ok && raw != "" && !strings.Contains(raw, "${") {
+		v.failf(key, ErrSecretInFile, "write ${VAR} and set VAR in the environment file")
+	}
+}
+
+var clockRE = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):[0-5][0-9]$`)
+
+func (v *validator) backup() {
+	b := v.c.Backup
+	if b == nil {
+		return
+	}
+	if b.DatabaseURL == "" {
+		v.fail("backup.database_url", ErrRequired)
+	} else {
+		v.databaseURL("backup.database_url", b.DatabaseURL.Reveal())
+	}
+	if b.Dir == "" || !filepath.IsAbs(b.Dir) {
+		v.failf("backup.dir", ErrInvalidValue, "%q must be an absolute path", b.Dir)
+	} else {
+		v.parentExists("backup.dir", b.Dir, true)
+	}
+	if !clockRE.MatchString(b.Schedule) && len(strings.Fields(b.Schedule)) != 5 {
+		v.failf("backup.schedule", ErrInvalidValue, "%q (fix: \"03:00\" or a 5-field cron expression)", b.Schedule)
+	}
+	if b.Format != "custom" && b.Format != "plain-gzip" {
+		v.failf("backup.format", ErrInvalidValue, "%q (fix: \"custom\" or \"plain-gzip\")", b.Format)
+	}
+	if b.Verify != "none" && b.Verify != "scratch-db" && b.Verify != "scratch-cluster" {
+		v.failf("backup.verify", ErrInvalidValue, "%q (fix: \"none\", \"scratch-db\" or \"scratch-cluster\")", b.Verify)
+	}
+	for key, n := range map[string]int{"keep_daily": b.KeepDaily, "keep_weekly": b.KeepWeekly, "keep_monthly": b.KeepMonthly} {
+		if n < 0 {
+			v.failf("backup."+key, ErrInvalidValue, "%d must not be negative", n)
+		}
+	}
+	for i, r := range b.EncryptTo {
+		if !strings.HasPrefix(r, "age1") && !strings.HasPrefix(r, "ssh-") {
+			v.failf(fmt.Sprintf("backup.encrypt_to[%d]", i), ErrInvalidValue, "%q is not an age recipient (age1...)", r)
+		}
+	}
+	if b.PGBin != "" {
+		v.dirExists("backup.pg_bin", b.PGBin)
+	}
+}
+
+// databaseURL checks a PostgreSQL URL and refuses a password in the file.
+func (v *validator) databaseURL(key, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		v.failf(key, ErrInvalidValue, "not a postgres:// URL")
+		return
+	}
+	if _, hasPw := u.User.Password(); hasPw {
+		v.fromEnv(key)
+	}
+}
+
+func (v *validator) checks() {
+	names := map[string]bool{}
+	for i, c := range v.c.Checks {
+		key := fmt.Sprintf("check[%d]", i)
+		if c.Name == "" {
+			v.fail(key+".name", ErrRequired)
+		} else if names[c.Name] {
+			v.failf(key+".name", ErrDuplicate, "%q", c.Name)
+		}
+		names[c.Name] = true
+		kinds := 0
+		for _, set := range []bool{c.HTTP != "", c.TCP != "", c.Postgres != "", c.Disk != ""} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			v.failf(key, ErrInvalidValue, "set exactly one of http, tcp, postgres, disk")
+		}
+		if c.HTTP != "" {
+			if u, err := url.Parse(c.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.failf(key+".http", ErrInvalidValue, "%q is not an http(s) URL", c.HTTP)
+			}
+		}
+		if c.Postgres != "" {
+			v.databaseURL(key+".postgres", c.Postgres.Reveal())
+		}
+		if c.Disk != "" {
+			v.dirExists(key+".disk", c.Disk)
+		}
+		if err := c.MinFree.check(); err != nil {
+			v.fail(key+".min_free", err)
+		}
+		v.durations(key, map[string]Duration{"interval": c.Interval, "timeout": c.Timeout})
+	}
+}
+
+func (v *validator) alerts() {
+	a := v.c.Alerts
+	v.durations("alerts", map[string]Duration{"repeat": a.Repeat})
+	if e := a.Email; e != nil {
+		if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
+			v.failf("alerts.email.smtp", ErrInvalidValue, "%q (fix: \"smtp.example.com:587\")", e.SMTP)
+		}
+		if !strings.Contains(e.From, "@") {
+			v.failf("alerts.email.from", ErrInvalidValue, "%q is not an email address", e.From)
+		}
+		if len(e.To) == 0 {
+			v.fail("alerts.email.to", ErrRequired)
+		}
+		if e.Password != "" {
+			v.fromEnv("alerts.email.password")
+		}
+	}
+	if t := a.Telegram; t != nil {
+		if t.Token == "" || t.ChatID == "" {
+			v.failf("alerts.telegram", ErrRequired, "token and chat_id")
+		}
+		v.fromEnv("alerts.telegram.token")
+		if u, err := url.Parse(t.API); err != nil || u.Host == "" {
+			v.failf("alerts.telegram.api", ErrInvalidValue, "%q is not a URL", t.API)
+		}
+	}
+	if w := a.Webhook; w != nil {
+		if u, err := url.Parse(w.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.failf("alerts.webhook.url", ErrInvalidValue, "not an http(s) URL")
+		}
+	}
+}
