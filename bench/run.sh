@@ -11,8 +11,9 @@
 #   WARMUP      wrk warm-up per scenario and server (default 2s)
 #   CONNS       wrk connections (default 50)
 #   OUT         also write the markdown report to this file
-#   GZIP_LEVEL  gzip level for nginx and Caddy (default 5, as edge and Caddy)
-#   BR_LEVEL    brotli level for nginx's brotli filter (default 5, as edge)
+#   GZIP_LEVEL  on-the-fly gzip level for nginx and Caddy (default 5, Caddy's default)
+#   BR_LEVEL    on-the-fly brotli level for nginx's brotli filter (default 5)
+#               (edge's levels are built in; see docs/benchmarks.md)
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
 #
 # Needs root on Debian/Ubuntu for the apt-get step (skipped when all tools are
@@ -575,9 +576,9 @@ cell_bytes() {
 			parts+=("n/a")
 		fi
 	done
-	local IFS='/' joined
-	joined="${parts[*]}"
-	echo "${joined//\// / }"
+	local out=${parts[0]} i
+	for ((i = 1; i < ${#parts[@]}; i++)); do out+=" / ${parts[i]}"; done
+	echo "$out"
 }
 
 report() {
@@ -602,7 +603,7 @@ report() {
 		fi
 	done
 	echo
-	echo "Compression: edge uses its built-in levels; nginx gzip_comp_level $GZIP_LEVEL$( ((NGINX_BR)) && echo ", brotli_comp_level $BR_LEVEL"); Caddy gzip $GZIP_LEVEL (encode gzip zstd: Caddy has no brotli encoder, so it answers br requests uncompressed)."
+	echo "Compression: edge uses its built-in levels (see docs/benchmarks.md); nginx gzip_comp_level $GZIP_LEVEL$( ((NGINX_BR)) && echo ", brotli_comp_level $BR_LEVEL"); Caddy gzip $GZIP_LEVEL (encode gzip zstd: Caddy has no brotli encoder, so it answers br requests uncompressed)."
 	((NGINX_BR)) || echo "nginx br: n/a — no libnginx-mod-http-brotli-filter available from apt on this machine."
 	for s in "${SERVERS[@]}"; do
 		[[ -n ${WHY_NOT[$s]:-} ]] && echo "${LABEL[$s]}: n/a — ${WHY_NOT[$s]}."

@@ -36,6 +36,12 @@ type Config struct {
 	pos positions
 	// rawValues holds string values as written, before ${VAR} expansion.
 	rawValues map[string]string
+	// unexpanded holds the keys whose ${VAR} could not be expanded; Parse
+	// reported them, so Validate does not report them a second time.
+	unexpanded map[string]bool
+	// builtin marks the configuration from Local: it has no file that could
+	// hold a secret, and its domains may be IP addresses.
+	builtin bool
 }
 
 // Server holds the listeners, the state directory and the access log.

@@ -21,7 +21,7 @@ const (
 // ./dist, /api/ proxied to 127.0.0.1:8000, state under the user's state
 // directory.
 func Local() *Config {
-	cfg := &Config{pos: positions{}}
+	cfg := &Config{pos: positions{}, builtin: true}
 	cfg.Server.HTTP = ":8080"
 	cfg.Server.HTTPS = ":8443"
 	state := localStateDir()

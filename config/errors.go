@@ -32,7 +32,8 @@ func (e *FieldError) Error() string {
 // Unwrap returns the cause.
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// Errors is every problem found in one configuration file, in line order.
+// Errors is every problem found in one configuration file, in line order
+// (then key order).
 type Errors struct {
 	File string
 	List []*FieldError
@@ -64,6 +65,14 @@ func (e *Errors) orNil() error {
 	if len(e.List) == 0 {
 		return nil
 	}
-	sort.SliceStable(e.List, func(i, j int) bool { return e.List[i].Line < e.List[j].Line })
+	// By line, then by key: several problems on one line (an inline table)
+	// are found in map order, and the output must not change between runs.
+	sort.SliceStable(e.List, func(i, j int) bool {
+		a, b := e.List[i], e.List[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Key < b.Key
+	})
 	return e
 }

@@ -15,11 +15,13 @@ var ErrMissingEnv = errors.New("environment variable not set")
 // struct by reflection so that no field can be forgotten.
 func expandAll(cfg *Config, lookup LookupFunc, errs *Errors) {
 	cfg.rawValues = map[string]string{}
+	cfg.unexpanded = map[string]bool{}
 	walkStrings(reflect.ValueOf(cfg).Elem(), "", func(key string, v reflect.Value) {
 		cfg.rawValues[key] = v.String()
 		out, err := Expand(v.String(), lookup)
 		if err != nil {
 			errs.add(cfg.pos.line(key), key, err)
+			cfg.unexpanded[key] = true
 			return
 		}
 		v.SetString(out)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,8 @@ const maxFileSize = 1 << 20
 type LookupFunc func(string) (string, bool)
 
 // Load reads, expands, defaults and validates the file at path, using the
-// process environment for ${VAR}. The error, when not nil, is an *Errors.
+// process environment for ${VAR}. When the file could be read, the error,
+// when not nil, is an *Errors.
 func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -72,7 +74,7 @@ func Parse(r io.Reader, filename string, lookup LookupFunc) (*Config, error) {
 	cfg := &Config{File: filename, pos: pos}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
-		if !decodeErrors(err, errs) {
+		if !decodeErrors(err, pos, errs) {
 			return nil, errs
 		}
 	}
@@ -82,20 +84,22 @@ func Parse(r io.Reader, filename string, lookup LookupFunc) (*Config, error) {
 }
 
 // decodeErrors adds the decoder's error to errs and reports whether decoding
-// got through the whole file (only unknown keys were found).
-func decodeErrors(err error, errs *Errors) bool {
+// got through the whole file (only unknown keys were found). The decoder names
+// keys without array indexes and loses inline-table levels ("route.conect"
+// for route[0].timeouts.conect), so the key is looked up again by its line.
+func decodeErrors(err error, pos positions, errs *Errors) bool {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
-			errs.add(row, strings.Join(e.Key(), "."), errors.New("unknown key (fix: check the spelling against docs/configuration.md)"))
+			errs.add(row, pos.keyAt(row, e.Key()), errors.New("unknown key (fix: check the spelling against docs/configuration.md)"))
 		}
 		return true
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		errs.add(row, strings.Join(de.Key(), "."), fmt.Errorf("wrong type: %s", de.Error()))
+		errs.add(row, pos.keyAt(row, de.Key()), fmt.Errorf("wrong type: %s", de.Error()))
 		return false
 	}
 	errs.add(0, "", fmt.Errorf("decode: %w", err))
@@ -122,12 +126,71 @@ func (p positions) line(key string) int {
 // has reports whether the key path was written in the file.
 func (p positions) has(key string) bool { _, ok := p[key]; return ok }
 
+// keyAt returns the indexed key path ("route[1].timeouts.conect") written at
+// line row whose last part is the last of parts, or parts joined with "."
+// when there is none.
+func (p positions) keyAt(row int, parts []string) string {
+	dotted := strings.Join(parts, ".")
+	if len(parts) == 0 || row <= 0 {
+		return dotted
+	}
+	last := parts[len(parts)-1]
+	var found []string
+	for k, l := range p {
+		if l == row && (k == last || strings.HasSuffix(k, "."+last)) {
+			found = append(found, k)
+		}
+	}
+	if len(found) == 0 {
+		return dotted
+	}
+	sort.Strings(found)
+	for _, k := range found {
+		if stripIndexes(k) == dotted {
+			return k
+		}
+	}
+	return found[0]
+}
+
+// stripIndexes turns "route[1].health.path" into "route.health.path".
+func stripIndexes(key string) string {
+	var b strings.Builder
+	depth := 0
+	for _, c := range key {
+		switch {
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
 // indexPositions walks the TOML document and records the line of every key,
 // naming array tables by index: "route[1].upstreams". On a syntax error it
 // returns the line of the error.
 func indexPositions(data []byte) (positions, int, error) {
 	pos := positions{}
+	// counts holds how many elements each array table (by indexed path,
+	// such as "route[1].extra") has had so far.
 	counts := map[string]int{}
+	// indexed names a table path by the current element of every array
+	// table on the way: after two [[route]], [route.health] is
+	// "route[1].health".
+	indexed := func(parts []string) string {
+		path := ""
+		for _, part := range parts {
+			path = join(path, part)
+			if n := counts[path]; n > 0 {
+				path += "[" + strconv.Itoa(n-1) + "]"
+			}
+		}
+		return path
+	}
 	var p unstable.Parser
 	p.Reset(data)
 	prefix := ""
@@ -135,10 +198,15 @@ func indexPositions(data []byte) (positions, int, error) {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.Table:
-			prefix = keyPath(e.Key())
-			pos[prefix] = p.Shape(e.Raw).Start.Line
+			// A table header's own Raw range is empty: take its first key's.
+			prefix = indexed(keyParts(e.Key()))
+			pos[prefix] = p.Shape(keyRange(e)).Start.Line
 		case unstable.ArrayTable:
-			name := keyPath(e.Key())
+			parts := keyParts(e.Key())
+			if len(parts) == 0 {
+				continue
+			}
+			name := join(indexed(parts[:len(parts)-1]), parts[len(parts)-1])
 			prefix = name + "[" + strconv.Itoa(counts[name]) + "]"
 			counts[name]++
 			pos[prefix] = p.Shape(keyRange(e)).Start.Line
@@ -195,12 +263,14 @@ func indexValue(p *unstable.Parser, pos positions, key string, v *unstable.Node)
 	}
 }
 
-func keyPath(it unstable.Iterator) string {
+func keyPath(it unstable.Iterator) string { return strings.Join(keyParts(it), ".") }
+
+func keyParts(it unstable.Iterator) []string {
 	var parts []string
 	for it.Next() {
 		parts = append(parts, string(it.Node().Data))
 	}
-	return strings.Join(parts, ".")
+	return parts
 }
 
 func join(prefix, key string) string {

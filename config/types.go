@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -72,12 +74,20 @@ func ParseByteSize(s string) (int64, error) {
 			break
 		}
 	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<62 || t == "" || strings.ContainsAny(t, "eEnN+") {
+	// Only plain decimals: ParseFloat alone would also take "1_000",
+	// "0x1p4", "1e3", "+5" and "Inf".
+	if !sizeNumberRE.MatchString(t) {
 		return 0, fmt.Errorf("%q: %w", s, ErrByteSize)
 	}
-	return int64(f * float64(mult)), nil
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("%q: %w", s, ErrByteSize)
+	}
+	// Round, not truncate: 4.1*1e6 is 4099999.9999999995 in float64.
+	return int64(math.Round(f * float64(mult))), nil
 }
+
+var sizeNumberRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // UnmarshalText parses a size.
 func (b *ByteSize) UnmarshalText(text []byte) error {
@@ -119,6 +129,9 @@ func (s Secret) String() string {
 	}
 	return "[redacted]"
 }
+
+// GoString redacts the secret for %#v, which does not use String.
+func (s Secret) GoString() string { return "config.Secret(" + strconv.Quote(s.String()) + ")" }
 
 // MarshalText redacts the secret.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

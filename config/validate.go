@@ -31,7 +31,12 @@ type validator struct {
 	errs *Errors
 }
 
-func (v *validator) fail(key string, err error) { v.errs.add(v.c.pos.line(key), key, err) }
+func (v *validator) fail(key string, err error) {
+	if v.c.unexpanded[key] {
+		return // Parse already reported the ${VAR} that could not be expanded
+	}
+	v.errs.add(v.c.pos.line(key), key, err)
+}
 
 func (v *validator) failf(key string, cause error, format string, args ...any) {
 	v.fail(key, fmt.Errorf("%w: %s", cause, fmt.Sprintf(format, args...)))
@@ -162,10 +167,11 @@ func (v *validator) site() {
 	}
 }
 
-// domain accepts host names; IP addresses only in the local defaults.
+// domain accepts host names and loopback IP addresses (for local use);
+// other IP addresses only in the built-in configuration (Local).
 func (v *validator) domain(key, d string) {
 	if ip := net.ParseIP(d); ip != nil {
-		if v.c.File != "" && !ip.IsLoopback() {
+		if !v.c.builtin && !ip.IsLoopback() {
 			v.failf(key, ErrIPAsDomain, "%q (fix: list DNS names; certificates are issued for names)", d)
 		}
 		return
@@ -263,18 +269,24 @@ func (v *validator) tls() {
 }
 
 func (v *validator) headers() {
-	if h := *v.c.Headers.HSTS; h != "" {
+	deref := func(p *string) string {
+		if p == nil {
+			return "" // a Config built in code without applyDefaults
+		}
+		return *p
+	}
+	if h := deref(v.c.Headers.HSTS); h != "" {
 		if _, err := ParseHSTS(h); err != nil {
 			v.fail("headers.hsts", err)
 		}
 	}
-	fo := strings.ToUpper(*v.c.Headers.FrameOptions)
+	fo := strings.ToUpper(deref(v.c.Headers.FrameOptions))
 	if fo != "" && fo != "DENY" && fo != "SAMEORIGIN" {
 		v.failf("headers.frame_options", ErrInvalidValue, "%q (fix: \"DENY\", \"SAMEORIGIN\" or \"\")", fo)
 	}
 	for key, val := range map[string]string{
-		"headers.csp": *v.c.Headers.CSP, "headers.referrer_policy": *v.c.Headers.ReferrerPolicy,
-		"headers.permissions_policy": *v.c.Headers.PermissionsPolicy,
+		"headers.csp": deref(v.c.Headers.CSP), "headers.referrer_policy": deref(v.c.Headers.ReferrerPolicy),
+		"headers.permissions_policy": deref(v.c.Headers.PermissionsPolicy),
 	} {
 		if strings.ContainsAny(val, "\r\n") {
 			v.failf(key, ErrInvalidValue, "contains a line break")
@@ -304,7 +316,7 @@ func (v *validator) admin() {
 
 // fromEnv requires a secret to be written as ${VAR} in the file.
 func (v *validator) fromEnv(key string) {
-	if v.c.File == "" || v.c.rawValues == nil {
+	if v.c.builtin || v.c.rawValues == nil {
 		return
 	}
 	if raw, ok := v.c.rawValues[key]; ok && raw != "" && !strings.Contains(raw, "${") {
@@ -361,7 +373,31 @@ func (v *validator) databaseURL(key, raw string) {
 		return
 	}
 	if _, hasPw := u.User.Password(); hasPw {
+		v.passwordFromEnv(key)
+	}
+}
+
+var envRefRE = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// passwordFromEnv requires the password of a URL to come from ${VAR}: with
+// every ${VAR} removed from the value as written, no password may be left.
+// "postgres://u:pw@${DB_HOST}/db" still has its password in the file.
+func (v *validator) passwordFromEnv(key string) {
+	if v.c.builtin || v.c.rawValues == nil {
+		return
+	}
+	raw, ok := v.c.rawValues[key]
+	if !ok {
+		return
+	}
+	literal := envRefRE.ReplaceAllString(raw, "")
+	u, err := url.Parse(literal)
+	if err != nil {
 		v.fromEnv(key)
+		return
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		v.failf(key, ErrSecretInFile, "the password is written in the file (fix: write ${VAR} for the whole URL or the password)")
 	}
 }
 

@@ -1,0 +1,135 @@
+// Package accesslog writes one JSON object per request (log/slog) and sets
+// up where logs go: stdout (journald), nowhere, or a file that edge rotates
+// itself with lumberjack.
+package accesslog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gitcourse/edge/reqid"
+	"gopkg.in/natefinch/lumberjack.v2"
+)
+
+// Open returns the writer for an access_log setting: "stdout", "off" or
+// an absolute file path rotated at 100 MB, keeping 10 compressed files.
+// The closer is nil for stdout and off.
+func Open(setting string, stdout io.Writer) (io.Writer, io.Closer, error) {
+	switch setting {
+	case "stdout", "":
+		return stdout, nil, nil
+	case "off":
+		return nil, nil, nil
+	}
+	f, err := os.OpenFile(setting, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open access log %s: %w", setting, err)
+	}
+	_ = f.Close()
+	lj := &lumberjack.Logger{Filename: setting, MaxSize: 100, MaxBackups: 10, Compress: true}
+	return lj, lj, nil
+}
+
+// Route names what served a request, for the log and metrics; handlers
+// deeper in the chain fill it in through SetRoute.
+type routeKey struct{}
+
+type routeHolder struct{ name string }
+
+// SetRoute records the route name ("static", "/api/", "admin"...) of r.
+func SetRoute(r *http.Request, name string) {
+	if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+		h.name = name
+	}
+}
+
+// Recorder wraps a ResponseWriter to see the status and byte count.
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+type Recorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+// WriteHeader records the status.
+func (rec *Recorder) WriteHeader(code int) {
+	if rec.Status == 0 {
+		rec.Status = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+// Write counts the bytes.
+func (rec *Recorder) Write(b []byte) (int, error) {
+	if rec.Status == 0 {
+		rec.Status = http.StatusOK
+	}
+	n, err := rec.ResponseWriter.Write(b)
+	rec.Bytes += int64(n)
+	return n, err
+}
+
+// Flush passes a flush through, for streaming responses.
+func (rec *Recorder) Flush() {
+	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap returns the wrapped writer.
+func (rec *Recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// Observer is told about every finished request (metrics).
+type Observer func(route string, status int, d time.Duration)
+
+// Middleware logs each request to log (nil: no log) and calls observe
+// (nil: none). Fields: time, request_id, client_ip, method, host, path,
+// status, bytes, duration_ms, route, proto, user_agent.
+func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			holder := &routeHolder{}
+			rec := &Recorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, holder)))
+			if rec.Status == 0 {
+				rec.Status = http.StatusOK
+			}
+			d := time.Since(start)
+			if observe != nil {
+				observe(holder.name, rec.Status, d)
+			}
+			if log == nil {
+				return
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("request_id", reqid.From(r.Context())),
+				slog.String("client_ip", ClientIP(r)),
+				slog.String("method", r.Method),
+				slog.String("host", r.Host),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", rec.Status),
+				slog.Int64("bytes", rec.Bytes),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("route", holder.name),
+				slog.String("proto", r.Proto),
+				slog.String("user_agent", r.UserAgent()),
+			)
+		})
+	}
+}
+
+// ClientIP is the peer address of r without its port.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gitcourse/edge/config"
+)
+
+func validateCmd(_ context.Context, args []string, out, errOut io.Writer) error {
+	fs := newFlags("validate", "[-config FILE]", out)
+	cfgPath := configFlag(fs)
+	if err := helpOrParse(fs, args, out); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	path, _ := cfgPath()
+	_, err := config.Load(path)
+	var errs *config.Errors
+	if errors.As(err, &errs) {
+		for _, fe := range errs.List {
+			fmt.Fprintln(errOut, fe)
+		}
+		return fmt.Errorf("%s: %d problem(s)", path, len(errs.List))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: ok\n", path)
+	return nil
+}

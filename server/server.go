@@ -1,0 +1,325 @@
+// Package server is the one place that wires edge together: it builds the
+// request path from a validated config, owns the listeners, runs every
+// worker under one errgroup, reloads the configuration atomically and
+// drains on shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gitcourse/edge/admin"
+	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/tlsmgr"
+	"golang.org/x/sync/errgroup"
+)
+
+// HTTP server limits against slow or abusive clients.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// Options are what the caller provides besides the config.
+type Options struct {
+	// Version is reported by the status page.
+	Version string
+	// Stdout receives logs when access_log is "stdout".
+	Stdout io.Writer
+	// Logger receives lifecycle events and errors.
+	Logger *slog.Logger
+	// Load re-reads the configuration on reload; nil disables reload.
+	Load func() (*config.Config, error)
+	// OnReady is called once all listeners serve.
+	OnReady func(s *Server)
+	// PlainHTTP serves the site on the HTTP listener even when HTTPS is on,
+	// instead of redirecting (edge demo only).
+	PlainHTTP bool
+}
+
+// Server runs edge for one configuration at a time.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+
+	site   atomic.Pointer[site]
+	tls    atomic.Pointer[tlsmgr.Manager]
+	reload sync.Mutex
+
+	httpLn, httpsLn net.Listener
+	control         *admin.Control
+	reloads         atomic.Int64
+	lastErr         atomic.Value // string
+}
+
+// New builds the server for cfg and binds its listeners. It starts no
+// goroutines; Run serves.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now()}
+	if err := s.apply(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.listen(cfg); err != nil {
+		s.site.Load().close()
+		return nil, err
+	}
+	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status}
+	if err := s.control.Listen(); err != nil {
+		s.closeListeners()
+		s.site.Load().close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// apply builds a site (and TLS manager) for cfg and swaps them in.
+func (s *Server) apply(cfg *config.Config) error {
+	var mgr *tlsmgr.Manager
+	if cfg.Server.HTTPS != "" {
+		m, err := tlsmgr.New(cfg, s.opts.Logger)
+		if err != nil {
+			return err
+		}
+		mgr = m
+	}
+	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.Status, portOf(cfg.Server.HTTPS))
+	if err != nil {
+		return err
+	}
+	if mgr != nil {
+		s.tls.Store(mgr)
+	}
+	if old := s.site.Swap(st); old != nil {
+		old.close()
+	}
+	return nil
+}
+
+func (s *Server) listen(cfg *config.Config) error {
+	var err error
+	if cfg.Server.HTTP != "" {
+		if s.httpLn, err = net.Listen("tcp", cfg.Server.HTTP); err != nil {
+			return fmt.Errorf("listen on server.http %s: %w", cfg.Server.HTTP, err)
+		}
+	}
+	if cfg.Server.HTTPS != "" {
+		if s.httpsLn, err = net.Listen("tcp", cfg.Server.HTTPS); err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen on server.https %s: %w", cfg.Server.HTTPS, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.httpLn, s.httpsLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// HTTPAddr is the bound plain-HTTP address, or "".
+func (s *Server) HTTPAddr() string { return addrOf(s.httpLn) }
+
+// HTTPSAddr is the bound HTTPS address, or "".
+func (s *Server) HTTPSAddr() string { return addrOf(s.httpsLn) }
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// TLS returns the current certificate manager, or nil when HTTPS is off.
+func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
+
+func (s *Server) newHTTPServer(h http.Handler, tlsCfg *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// Run serves until ctx ends or SIGTERM/SIGINT arrives, reloading on
+// SIGHUP, then drains in-flight requests within server.shutdown_timeout.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+	var servers []*http.Server
+	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
+		servers = append(servers, srv)
+		g.Go(func() error {
+			var err error
+			if useTLS {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+			}
+			return nil
+		})
+	}
+	httpsOn := s.httpsLn != nil
+	if httpsOn {
+		mgr := s.tls.Load()
+		tlsCfg := mgr.TLSConfig()
+		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.tls.Load().GetCertificate(h)
+		}
+		serve(s.newHTTPServer(s.dispatch(false), tlsCfg), s.httpsLn, true)
+	}
+	if s.httpLn != nil {
+		serve(s.newHTTPServer(s.dispatch(httpsOn && !s.opts.PlainHTTP), nil), s.httpLn, false)
+	}
+	g.Go(s.control.Serve)
+	g.Go(func() error { return s.watchSignals(gctx) })
+	s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "config", s.site.Load().cfg.File,
+		"domains", s.site.Load().cfg.Site.Domains)
+	if s.opts.OnReady != nil {
+		s.opts.OnReady(s)
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		return s.shutdown(servers)
+	})
+	err := g.Wait()
+	s.site.Load().close()
+	return err
+}
+
+// dispatch sends each request to the current site's handler.
+func (s *Server) dispatch(port80 bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := s.site.Load()
+		if port80 {
+			st.port80.ServeHTTP(w, r)
+			return
+		}
+		st.main.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) shutdown(servers []*http.Server) error {
+	timeout := s.site.Load().cfg.Server.ShutdownTimeout.Duration
+	s.log.Info("draining", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("drain timeout"))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				s.log.Warn("drain incomplete; closing connections", "error", err)
+				_ = srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	_ = s.control.Shutdown(ctx)
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) watchSignals(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if err := s.Reload(ctx); err != nil {
+				s.log.Error("reload rejected; the previous configuration keeps serving", "error", err)
+			}
+		}
+	}
+}
+
+// Reload re-reads the configuration and swaps it in. On any error the
+// running configuration keeps serving and the error is returned.
+func (s *Server) Reload(ctx context.Context) error {
+	if s.opts.Load == nil {
+		return errors.New("reload: this instance runs built-in defaults; nothing to re-read")
+	}
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	cfg, err := s.opts.Load()
+	if err == nil {
+		err = s.checkListeners(cfg)
+	}
+	if err == nil {
+		err = s.apply(cfg)
+	}
+	if err != nil {
+		s.lastErr.Store(err.Error())
+		return fmt.Errorf("reload: %w", err)
+	}
+	s.lastErr.Store("")
+	s.reloads.Add(1)
+	s.log.Info("reloaded", "config", cfg.File, "domains", cfg.Site.Domains)
+	return nil
+}
+
+// checkListeners refuses a reload that turns HTTPS on or off: listeners
+// are bound at start (or passed by systemd) and need a restart to change.
+func (s *Server) checkListeners(cfg *config.Config) error {
+	if (cfg.Server.HTTPS != "") != (s.httpsLn != nil) || (cfg.Server.HTTP != "") != (s.httpLn != nil) {
+		return errors.New("listeners changed (server.http/server.https): restart edge to apply")
+	}
+	old := s.site.Load().cfg.Server
+	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
+		s.log.Warn("listen addresses changed; they apply at the next restart")
+	}
+	return nil
+}
+
+// Status is the snapshot the admin pages and "edge status" show.
+func (s *Server) Status() admin.Status {
+	st := s.site.Load()
+	var routes []string
+	for _, r := range st.cfg.Routes {
+		routes = append(routes, fmt.Sprintf("%s -> %v", r.Path, r.Upstreams))
+	}
+	lastErr, _ := s.lastErr.Load().(string)
+	file := st.cfg.File
+	if file == "" {
+		file = "(built-in defaults)"
+	}
+	return admin.Status{
+		Version: s.opts.Version, StartedAt: s.started.UTC().Format(time.RFC3339),
+		Uptime: time.Since(s.started).Round(time.Second).String(), Config: file,
+		Domains: st.cfg.Site.Domains, Routes: routes, Reloads: int(s.reloads.Load()), LastError: lastErr,
+		Listeners: map[string]string{"http": s.HTTPAddr(), "https": s.HTTPSAddr()},
+	}
+}

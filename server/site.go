@@ -1,0 +1,146 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/gitcourse/edge/accesslog"
+	"github.com/gitcourse/edge/admin"
+	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/proxy"
+	"github.com/gitcourse/edge/reqid"
+	"github.com/gitcourse/edge/secheaders"
+	"github.com/gitcourse/edge/static"
+)
+
+// site is everything built from one configuration. A reload builds a new
+// site and swaps it in atomically; requests in flight finish on the old one.
+type site struct {
+	cfg     *config.Config
+	main    http.Handler // the HTTPS listener (or HTTP when HTTPS is off)
+	port80  http.Handler // the HTTP listener when HTTPS is on
+	static  *static.Handler
+	routes  []*proxy.Route
+	logSink io.Closer
+}
+
+// route is one longest-prefix entry of the router.
+type route struct {
+	prefix  string
+	name    string
+	handler http.Handler
+}
+
+// buildSite wires the request path, written once here:
+//
+//	request id → recover → security headers → /healthz (answered here,
+//	not logged) → access log → host check → router (admin.path, longest
+//	[[route]] prefix, static)
+//
+// /healthz comes after the headers so that it, too, carries them.
+func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admin.Snapshot, httpsPort string) (*site, error) {
+	s := &site{cfg: cfg}
+	st, err := static.New(static.Options{
+		Root: cfg.Site.Root, SPA: cfg.Site.SPAEnabled(), Immutable: cfg.Site.Immutable,
+		Compress: cfg.Site.Compress, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.static = st
+	routes, err := s.buildRoutes(cfg, log, snap)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	headers, err := secheaders.Middleware(cfg.Headers)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	w, closer, err := accesslog.Open(cfg.Server.AccessLog, stdout)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.logSink = closer
+	var reqLog *slog.Logger
+	if w != nil {
+		reqLog = slog.New(slog.NewJSONHandler(w, nil)).With("component", "access")
+	}
+	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
+	common := []Middleware{reqid.Middleware, recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
+	s.main = Chain(router(routes, st), append(common, hs.check)...)
+	s.port80 = Chain(hs.httpsRedirect(httpsPort), common...)
+	return s, nil
+}
+
+func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, snap admin.Snapshot) ([]route, error) {
+	users := map[string]string{}
+	for u, h := range cfg.Admin.Users {
+		users[u] = h.Reveal()
+	}
+	guard, err := admin.NewGuard(cfg.Admin.Allow, users)
+	if err != nil {
+		return nil, fmt.Errorf("build admin guard: %w", err)
+	}
+	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Pages(cfg.Admin.Path, snap))}}
+	for _, rc := range cfg.Routes {
+		p, err := proxy.New(rc, log)
+		if err != nil {
+			return nil, err
+		}
+		s.routes = append(s.routes, p)
+		routes = append(routes, route{prefix: rc.Path, name: rc.Path, handler: p})
+	}
+	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].prefix) > len(routes[j].prefix) })
+	return routes, nil
+}
+
+// router sends a request to the longest matching prefix, else to static.
+// The admin prefix matches itself and everything under "prefix/".
+func router(routes []route, static http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		for _, rt := range routes {
+			if matchPrefix(p, rt.prefix) {
+				accesslog.SetRoute(r, rt.name)
+				rt.handler.ServeHTTP(w, r)
+				return
+			}
+		}
+		accesslog.SetRoute(r, "static")
+		static.ServeHTTP(w, r)
+	})
+}
+
+func matchPrefix(path, prefix string) bool {
+	if strings.HasSuffix(prefix, "/") {
+		return strings.HasPrefix(path, prefix) || path == strings.TrimSuffix(prefix, "/")
+	}
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+// close releases what the site holds; requests still in flight keep working.
+func (s *site) close() {
+	for _, p := range s.routes {
+		p.Close()
+	}
+	if s.logSink != nil {
+		_ = s.logSink.Close()
+	}
+}
+
+// portOf returns the port of a listen address or listener.
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return port
+}

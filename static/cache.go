@@ -1,0 +1,247 @@
+package static
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+)
+
+// minCompressSize is the smallest file worth compressing on the fly.
+const minCompressSize = 1024
+
+// maxEntries bounds the number of names (found or not) remembered.
+const maxEntries = 20000
+
+// entry is what edge knows about one name under the root. Files up to the
+// cache's per-file limit keep their bytes, and their compressed forms once
+// asked for, in memory; the entry is re-validated with a stat at most once
+// per check interval, so a changed file is noticed.
+type entry struct {
+	name    string
+	missing bool // no such file (or a directory without index.html)
+	escapes bool // a symlink that leaves the root
+	isDir   bool // a directory that has an index.html
+
+	size    int64
+	modTime time.Time
+	data    []byte // nil when too large to keep: read from the file
+	etag    string
+	ctype   []string
+	lastMod []string
+	vary    bool // compressed forms exist or can be made
+
+	checked atomic.Int64 // unix nanoseconds of the last stat
+
+	mu       sync.Mutex
+	variants map[string]*variant // by encoding; guarded by mu
+}
+
+// variant is a compressed form of an entry.
+type variant struct {
+	data []byte // nil: compression did not make it smaller
+	etag string
+}
+
+// cache holds the entries of one root generation.
+type cache struct {
+	root      *os.Root
+	maxFile   int64
+	budget    atomic.Int64 // bytes still allowed in memory
+	precomp   bool         // look for .br/.gz sidecars
+	mu        sync.RWMutex
+	entries   map[string]*entry
+	checkEach time.Duration
+}
+
+func newCache(root *os.Root, maxFile, maxTotal int64, checkEach time.Duration) *cache {
+	c := &cache{root: root, maxFile: maxFile, entries: map[string]*entry{}, checkEach: checkEach, precomp: true}
+	c.budget.Store(maxTotal)
+	return c
+}
+
+// get returns the entry for name, loading or re-validating it as needed.
+func (c *cache) get(name string, now time.Time) *entry {
+	c.mu.RLock()
+	e := c.entries[name]
+	c.mu.RUnlock()
+	if e != nil && now.UnixNano()-e.checked.Load() < int64(c.checkEach) {
+		return e
+	}
+	if e != nil && e.stillValid(c.root) {
+		e.checked.Store(now.UnixNano())
+		return e
+	}
+	fresh := c.load(name)
+	fresh.checked.Store(now.UnixNano())
+	c.mu.Lock()
+	if old := c.entries[name]; old != nil {
+		c.budget.Add(old.memSize())
+	}
+	if len(c.entries) >= maxEntries {
+		clear(c.entries) // crude but bounded: hostile names cannot grow memory
+	}
+	c.entries[name] = fresh
+	c.mu.Unlock()
+	return fresh
+}
+
+func (e *entry) memSize() int64 {
+	n := int64(len(e.data))
+	e.mu.Lock()
+	for _, v := range e.variants {
+		n += int64(len(v.data))
+	}
+	e.mu.Unlock()
+	return n
+}
+
+// stillValid reports whether the file behind e is unchanged.
+func (e *entry) stillValid(root *os.Root) bool {
+	fi, err := root.Stat(e.name)
+	if e.missing {
+		return err != nil
+	}
+	if e.isDir {
+		return err == nil && fi.IsDir()
+	}
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == e.size && fi.ModTime().Equal(e.modTime)
+}
+
+// load reads what is at name now.
+func (c *cache) load(name string) *entry {
+	e := &entry{name: name}
+	f, err := c.root.Open(name)
+	if err != nil {
+		e.missing = true
+		e.escapes = escapesRoot(err)
+		return e
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		e.missing = true
+		return e
+	}
+	if fi.IsDir() {
+		if _, err := c.root.Stat(name + "/index.html"); err == nil {
+			e.isDir = true
+		} else {
+			e.missing = true
+		}
+		return e
+	}
+	if !fi.Mode().IsRegular() {
+		e.missing = true
+		return e
+	}
+	e.size, e.modTime = fi.Size(), fi.ModTime()
+	e.ctype = []string{contentType(name)}
+	e.lastMod = []string{e.modTime.UTC().Format(http.TimeFormat)}
+	e.variants = map[string]*variant{}
+	if e.size <= c.maxFile && c.budget.Add(-e.size) >= 0 {
+		data, err := io.ReadAll(io.LimitReader(f, e.size))
+		if err == nil && int64(len(data)) == e.size {
+			e.data = data
+		} else {
+			c.budget.Add(e.size)
+		}
+	} else {
+		c.budget.Add(e.size)
+	}
+	e.etag = makeETag(e.data, e.size, e.modTime)
+	if c.precomp {
+		c.loadSidecars(e)
+	}
+	e.vary = len(e.variants) > 0 || (e.data != nil && e.size >= minCompressSize && compressible(e.ctype[0]))
+	return e
+}
+
+// escapesRoot reports whether err is os.Root refusing a path (a symlink or
+// ".." that leads outside the root), as opposed to a name that is absent.
+func escapesRoot(err error) bool {
+	var pe *fs.PathError
+	return !errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) && pe.Err != nil &&
+		pe.Err.Error() == "path escapes from parent"
+}
+
+// loadSidecars picks up precompressed name.br / name.gz files, which win
+// over compressing on the fly.
+func (c *cache) loadSidecars(e *entry) {
+	for enc, ext := range map[string]string{encBrotli: ".br", encGzip: ".gz"} {
+		data, err := c.root.ReadFile(e.name + ext)
+		if err != nil || int64(len(data)) > c.maxFile || c.budget.Add(-int64(len(data))) < 0 {
+			continue
+		}
+		e.variants[enc] = &variant{data: data, etag: variantETag(e.etag, enc)}
+	}
+}
+
+// makeETag is a strong validator: a content hash when the bytes are in
+// memory, else size and modification time.
+func makeETag(data []byte, size int64, mod time.Time) string {
+	if data != nil {
+		sum := sha256.Sum256(data)
+		return `"` + hex.EncodeToString(sum[:10]) + `"`
+	}
+	return `"` + hex.EncodeToString([]byte(time.Unix(0, mod.UnixNano()).UTC().Format("060102150405.000000000"))) +
+		"-" + hex.EncodeToString([]byte{byte(size >> 24), byte(size >> 16), byte(size >> 8), byte(size)}) + `"`
+}
+
+func variantETag(etag, enc string) string {
+	return etag[:len(etag)-1] + "-" + enc + `"`
+}
+
+// variant returns the entry compressed with enc, compressing it once on
+// first use. It returns nil when enc cannot be served for this entry.
+func (e *entry) variant(enc string, c *cache) *variant {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.variants[enc]; ok {
+		return v
+	}
+	if e.data == nil || e.size < minCompressSize || !compressible(e.ctype[0]) {
+		return nil
+	}
+	v := &variant{etag: variantETag(e.etag, enc)}
+	if out := compress(e.data, enc); out != nil && len(out) < len(e.data) && c.budget.Add(-int64(len(out))) >= 0 {
+		v.data = out
+	}
+	e.variants[enc] = v
+	return v
+}
+
+// compress encodes data once, at the strongest level: the result is kept.
+func compress(data []byte, enc string) []byte {
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	switch enc {
+	case encBrotli:
+		w = brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	case encGzip:
+		gw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return nil
+		}
+		w = gw
+	default:
+		return nil
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil
+	}
+	if err := w.Close(); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
