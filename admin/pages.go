@@ -21,6 +21,7 @@ type Status struct {
 	Listeners map[string]string `json:"listeners"`
 	Reloads   int               `json:"reloads"`
 	LastError string            `json:"last_reload_error,omitempty"`
+	Warnings  []string          `json:"warnings"`
 }
 
 // Pages serves {admin.path}/status and {admin.path}/status.json.
@@ -48,6 +49,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <p>Up {{.Uptime}} since {{.StartedAt}}; config {{.Config}}; {{.Reloads}} reloads.</p>
 <h2>Domains</h2><ul>{{range .Domains}}<li>{{.}}</li>{{end}}</ul>
 <h2>Routes</h2><ul>{{range .Routes}}<li>{{.}}</li>{{else}}<li>none</li>{{end}}</ul>
+{{if .Warnings}}<h2>Self-check warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Listeners</h2><ul>{{range $k, $v := .Listeners}}<li>{{$k}}: {{$v}}</li>{{end}}</ul>
 </body></html>
 `))

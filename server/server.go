@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitcourse/edge/admin"
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/sysd"
 	"github.com/gitcourse/edge/tlsmgr"
 	"golang.org/x/sync/errgroup"
 )
@@ -61,9 +62,14 @@ type Server struct {
 	reload sync.Mutex
 
 	httpLn, httpsLn net.Listener
+	activated       map[string]bool // listeners passed by systemd
 	control         *admin.Control
 	reloads         atomic.Int64
 	lastErr         atomic.Value // string
+	notify          *sysd.Notifier
+	warnings        []string     // start-up self-check findings
+	beat            atomic.Int64 // supervisor heartbeat, unix nanoseconds
+	frozen          atomic.Bool  // test hook: wedge the serving loop
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -76,6 +82,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		opts.Stdout = os.Stdout
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now()}
+	s.notify = sysd.NewNotifier(opts.Logger)
+	s.warnings = selfCheck(cfg)
+	for _, w := range s.warnings {
+		s.log.Warn("self-check: " + w)
+	}
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -115,14 +126,36 @@ func (s *Server) apply(cfg *config.Config) error {
 	return nil
 }
 
+// listen takes the sockets systemd passed ("http", "https") and binds
+// the configured addresses for the ones it did not pass.
 func (s *Server) listen(cfg *config.Config) error {
-	var err error
-	if cfg.Server.HTTP != "" {
+	passed, err := sysd.Listeners()
+	if err != nil {
+		return err
+	}
+	s.activated = map[string]bool{}
+	for name, ln := range passed {
+		switch {
+		case name == "http":
+			s.httpLn = ln
+		case name == "https" && cfg.Server.HTTPS != "":
+			s.httpsLn = ln
+		default:
+			s.log.Warn("ignoring a socket passed by systemd", "name", name, "addr", ln.Addr().String(),
+				"fix", "name sockets http or https (FileDescriptorName=), and enable that listener in the config")
+			_ = ln.Close()
+			continue
+		}
+		s.activated[name] = true
+		s.log.Info("using socket from systemd", "name", name, "addr", ln.Addr().String())
+	}
+	if s.httpLn == nil && cfg.Server.HTTP != "" {
 		if s.httpLn, err = net.Listen("tcp", cfg.Server.HTTP); err != nil {
+			s.closeListeners()
 			return fmt.Errorf("listen on server.http %s: %w", cfg.Server.HTTP, err)
 		}
 	}
-	if cfg.Server.HTTPS != "" {
+	if s.httpsLn == nil && cfg.Server.HTTPS != "" {
 		if s.httpsLn, err = net.Listen("tcp", cfg.Server.HTTPS); err != nil {
 			s.closeListeners()
 			return fmt.Errorf("listen on server.https %s: %w", cfg.Server.HTTPS, err)
@@ -202,13 +235,19 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	g.Go(s.control.Serve)
 	g.Go(func() error { return s.watchSignals(gctx) })
+	g.Go(func() error { return s.heartbeat(gctx) })
+	g.Go(func() error {
+		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
+	})
 	s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "config", s.site.Load().cfg.File,
 		"domains", s.site.Load().cfg.Site.Domains)
+	s.notify.Ready(s.statusLine())
 	if s.opts.OnReady != nil {
 		s.opts.OnReady(s)
 	}
 	g.Go(func() error {
 		<-gctx.Done()
+		s.notify.Stopping()
 		return s.shutdown(servers)
 	})
 	err := g.Wait()
@@ -219,6 +258,10 @@ func (s *Server) Run(ctx context.Context) error {
 // dispatch sends each request to the current site's handler.
 func (s *Server) dispatch(port80 bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.frozen.Load() {
+			<-r.Context().Done() // test hook: behave like a wedged process
+			return
+		}
 		st := s.site.Load()
 		if port80 {
 			st.port80.ServeHTTP(w, r)
@@ -274,6 +317,8 @@ func (s *Server) Reload(ctx context.Context) error {
 	}
 	s.reload.Lock()
 	defer s.reload.Unlock()
+	s.notify.Reloading()
+	defer func() { s.notify.Ready(s.statusLine()) }()
 	cfg, err := s.opts.Load()
 	if err == nil {
 		err = s.checkListeners(cfg)
@@ -294,8 +339,8 @@ func (s *Server) Reload(ctx context.Context) error {
 // checkListeners refuses a reload that turns HTTPS on or off: listeners
 // are bound at start (or passed by systemd) and need a restart to change.
 func (s *Server) checkListeners(cfg *config.Config) error {
-	if (cfg.Server.HTTPS != "") != (s.httpsLn != nil) || (cfg.Server.HTTP != "") != (s.httpLn != nil) {
-		return errors.New("listeners changed (server.http/server.https): restart edge to apply")
+	if (cfg.Server.HTTPS != "") != (s.httpsLn != nil) {
+		return errors.New("server.https was turned on or off: restart edge to apply")
 	}
 	old := s.site.Load().cfg.Server
 	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
@@ -321,5 +366,6 @@ func (s *Server) Status() admin.Status {
 		Uptime: time.Since(s.started).Round(time.Second).String(), Config: file,
 		Domains: st.cfg.Site.Domains, Routes: routes, Reloads: int(s.reloads.Load()), LastError: lastErr,
 		Listeners: map[string]string{"http": s.HTTPAddr(), "https": s.HTTPSAddr()},
+		Warnings:  s.Warnings(),
 	}
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Install edge on a Debian/Ubuntu host, idempotently.
+#
+#   sudo deploy/install.sh [--dry-run] [--binary PATH] [--destdir DIR]
+#
+# Creates the edge user and group, installs the binary and the systemd
+# units, writes /etc/edge/edge.toml from the example when absent, sets
+# owners and modes (env file 0640 root:edge, state 0700, backups 0750),
+# reloads systemd and enables the sockets. --dry-run prints the plan and
+# changes nothing. --destdir installs into a staging root (packaging and
+# tests): users are not created and systemctl is not called there.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+dry=0
+destdir=""
+binary=""
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry=1 ;;
+    --destdir) destdir=${2:?--destdir needs a directory}; shift ;;
+    --binary) binary=${2:?--binary needs a path}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ -z "$binary" ]; then
+  for candidate in "$here/../edge" "$(command -v edge 2>/dev/null || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then binary=$candidate; break; fi
+  done
+fi
+if [ -z "$binary" ] && [ "$dry" = 0 ]; then
+  echo "install.sh: no edge binary found (fix: go build -o edge ./cmd/edge, or pass --binary PATH)" >&2
+  exit 1
+fi
+
+root=${destdir%/}
+staging=0
+[ -n "$root" ] && staging=1
+
+run() {
+  if [ "$dry" = 1 ]; then
+    printf 'would run: %s\n' "$*"
+  else
+    "$@"
+  fi
+}
+
+# owner USER:GROUP PATH: chown only on a real install (a staging root has
+# no edge user); the modes are set everywhere.
+owner() {
+  if [ "$staging" = 1 ]; then
+    [ "$dry" = 1 ] && printf 'would chown %s %s (skipped in a staging root)\n' "$1" "$2"
+    return 0
+  fi
+  run chown "$1" "$2"
+}
+
+ensure_user() {
+  if [ "$staging" = 1 ]; then
+    echo "skip: creating user edge (staging root)"
+    return 0
+  fi
+  if getent passwd edge >/dev/null; then
+    echo "ok: user edge exists"
+  else
+    run useradd --system --user-group --home-dir /var/lib/edge --no-create-home --shell /usr/sbin/nologin edge
+  fi
+}
+
+ensure_dir() { # ensure_dir PATH MODE OWNER
+  run install -d -m "$2" "$root$1"
+  owner "$3" "$root$1"
+}
+
+install_file() { # install_file SRC DEST MODE
+  run install -m "$3" "$1" "$root$2"
+}
+
+ensure_user
+ensure_dir /usr/local/bin 0755 root:root
+if [ -n "$binary" ]; then
+  install_file "$binary" /usr/local/bin/edge 0755
+else
+  echo "would install: the edge binary to /usr/local/bin/edge (none given)"
+fi
+ensure_dir /etc/systemd/system 0755 root:root
+for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.service; do
+  install_file "$here/systemd/$unit" "/etc/systemd/system/$unit" 0644
+done
+ensure_dir /etc/edge 0750 root:edge
+if [ -e "$root/etc/edge/edge.toml" ]; then
+  echo "ok: /etc/edge/edge.toml exists; left as it is"
+else
+  install_file "$here/edge.example.toml" /etc/edge/edge.toml 0640
+  owner root:edge /etc/edge/edge.toml
+fi
+ensure_dir /var/lib/edge 0700 edge:edge
+ensure_dir /var/backups/gitcourse 0750 edge:edge
+ensure_dir /var/www/gitcourse 0755 root:root
+ensure_dir /var/www/gitcourse/releases 0755 root:root
+if [ -e "$root/var/www/gitcourse/.env" ]; then
+  run chmod 0640 "$root/var/www/gitcourse/.env"
+  echo "ok: /var/www/gitcourse/.env exists; mode set to 0640"
+else
+  install_file "$here/env.example" /var/www/gitcourse/.env 0640
+fi
+owner root:edge /var/www/gitcourse/.env
+ensure_dir /etc/logrotate.d 0755 root:root
+install_file "$here/logrotate/edge" /etc/logrotate.d/edge 0644
+
+if [ "$staging" = 1 ]; then
+  echo "skip: systemctl (staging root)"
+else
+  run systemctl daemon-reload
+  run systemctl enable edge-http.socket edge-https.socket edge.service
+  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, then: systemctl start edge-http.socket edge-https.socket edge.service"
+fi
+echo "done${root:+ (in $root)}"
