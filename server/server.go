@@ -60,6 +60,7 @@ type Server struct {
 	site   atomic.Pointer[site]
 	tls    atomic.Pointer[tlsmgr.Manager]
 	reload sync.Mutex
+	runCtx context.Context // set by Run (under reload): sites start their workers under it
 
 	httpLn, httpsLn net.Listener
 	activated       map[string]bool // listeners passed by systemd
@@ -119,6 +120,9 @@ func (s *Server) apply(cfg *config.Config) error {
 	}
 	if mgr != nil {
 		s.tls.Store(mgr)
+	}
+	if s.runCtx != nil {
+		st.start(s.runCtx, s.opts.Logger)
 	}
 	if old := s.site.Swap(st); old != nil {
 		old.close()
@@ -188,9 +192,10 @@ func addrOf(ln net.Listener) string {
 // TLS returns the current certificate manager, or nil when HTTPS is off.
 func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
 
-func (s *Server) newHTTPServer(h http.Handler, tlsCfg *tls.Config) *http.Server {
+func (s *Server) newHTTPServer(h http.Handler, tlsCfg *tls.Config, ct *connTracker) *http.Server {
 	return &http.Server{
 		Handler:           h,
+		ConnState:         ct.hook,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
@@ -205,17 +210,18 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
-	var servers []*http.Server
+	d := &drainer{tracker: newConnTracker()}
 	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
-		servers = append(servers, srv)
+		d.add(srv, ln)
 		g.Go(func() error {
+			defer d.accepting.Done()
 			var err error
 			if useTLS {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
 				err = srv.Serve(ln)
 			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !(d.draining.Load() && errors.Is(err, net.ErrClosed)) {
 				return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 			}
 			return nil
@@ -228,13 +234,22 @@ func (s *Server) Run(ctx context.Context) error {
 		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return s.tls.Load().GetCertificate(h)
 		}
-		serve(s.newHTTPServer(s.dispatch(false), tlsCfg), s.httpsLn, true)
+		serve(s.newHTTPServer(s.dispatch(false), tlsCfg, d.tracker), s.httpsLn, true)
 	}
 	if s.httpLn != nil {
-		serve(s.newHTTPServer(s.dispatch(httpsOn && !s.opts.PlainHTTP), nil), s.httpLn, false)
+		serve(s.newHTTPServer(s.dispatch(httpsOn && !s.opts.PlainHTTP), nil, d.tracker), s.httpLn, false)
 	}
 	g.Go(s.control.Serve)
-	g.Go(func() error { return s.watchSignals(gctx) })
+	s.reload.Lock()
+	s.runCtx = gctx
+	s.site.Load().start(gctx, s.opts.Logger)
+	s.reload.Unlock()
+	// Registered before READY=1: a SIGHUP that arrives early must reload,
+	// not kill the process (its default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error { return s.watchSignals(gctx, hup) })
 	g.Go(func() error { return s.heartbeat(gctx) })
 	g.Go(func() error {
 		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
@@ -248,7 +263,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		<-gctx.Done()
 		s.notify.Stopping()
-		return s.shutdown(servers)
+		return s.shutdown(d)
 	})
 	err := g.Wait()
 	s.site.Load().close()
@@ -271,13 +286,38 @@ func (s *Server) dispatch(port80 bool) http.Handler {
 	})
 }
 
-func (s *Server) shutdown(servers []*http.Server) error {
+// drainer holds what a graceful stop needs.
+type drainer struct {
+	tracker   *connTracker
+	servers   []*http.Server
+	listeners []net.Listener
+	accepting sync.WaitGroup // one per Serve loop
+	draining  atomic.Bool
+}
+
+func (d *drainer) add(srv *http.Server, ln net.Listener) {
+	d.servers = append(d.servers, srv)
+	d.listeners = append(d.listeners, ln)
+	d.accepting.Add(1)
+}
+
+// shutdown stops accepting, lets accepted connections deliver their first
+// request, then drains in-flight requests within server.shutdown_timeout.
+// With socket activation the listening socket stays open in systemd, so
+// connections arriving meanwhile wait for the next edge.
+func (s *Server) shutdown(d *drainer) error {
 	timeout := s.site.Load().cfg.Server.ShutdownTimeout.Duration
 	s.log.Info("draining", "timeout", timeout.String())
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("drain timeout"))
 	defer cancel()
+	d.draining.Store(true)
+	for _, ln := range d.listeners {
+		_ = ln.Close()
+	}
+	d.accepting.Wait()
+	d.tracker.waitFresh(ctx, 2*time.Second)
 	var wg sync.WaitGroup
-	for _, srv := range servers {
+	for _, srv := range d.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -293,10 +333,7 @@ func (s *Server) shutdown(servers []*http.Server) error {
 	return nil
 }
 
-func (s *Server) watchSignals(ctx context.Context) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (s *Server) watchSignals(ctx context.Context, hup <-chan os.Signal) error {
 	for {
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gitcourse/edge/accesslog"
 	"github.com/gitcourse/edge/admin"
@@ -27,6 +29,7 @@ type site struct {
 	static  *static.Handler
 	routes  []*proxy.Route
 	logSink io.Closer
+	workers workers
 }
 
 // route is one longest-prefix entry of the router.
@@ -53,7 +56,11 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 		return nil, err
 	}
 	s.static = st
-	routes, err := s.buildRoutes(cfg, log, snap)
+	trusted, err := proxy.NewTrusted(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := s.buildRoutes(cfg, log, snap, trusted)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -74,13 +81,13 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 		reqLog = slog.New(slog.NewJSONHandler(w, nil)).With("component", "access")
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Middleware, recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
 	s.main = Chain(router(routes, st), append(common, hs.check)...)
 	s.port80 = Chain(hs.httpsRedirect(httpsPort), common...)
 	return s, nil
 }
 
-func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, snap admin.Snapshot) ([]route, error) {
+func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, snap admin.Snapshot, trusted *proxy.Trusted) ([]route, error) {
 	users := map[string]string{}
 	for u, h := range cfg.Admin.Users {
 		users[u] = h.Reveal()
@@ -91,7 +98,7 @@ func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, snap admin.Snap
 	}
 	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Pages(cfg.Admin.Path, snap))}}
 	for _, rc := range cfg.Routes {
-		p, err := proxy.New(rc, log)
+		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted})
 		if err != nil {
 			return nil, err
 		}
@@ -126,8 +133,16 @@ func matchPrefix(path, prefix string) bool {
 	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
+// start runs the site's workers (the proxy health checks) until close.
+func (s *site) start(ctx context.Context, log *slog.Logger) {
+	for _, p := range s.routes {
+		s.workers.run(ctx, log, "health checks of route "+p.Path(), p.Run)
+	}
+}
+
 // close releases what the site holds; requests still in flight keep working.
 func (s *site) close() {
+	s.workers.stop()
 	for _, p := range s.routes {
 		p.Close()
 	}
@@ -143,4 +158,43 @@ func portOf(addr string) string {
 		return ""
 	}
 	return port
+}
+
+// workers runs a site's background loops; stop cancels and waits for them.
+type workers struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// run starts fn under a context derived from parent that stop cancels; an
+// error is logged. After stop it does nothing.
+func (w *workers) run(parent context.Context, log *slog.Logger, name string, fn func(context.Context) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	if w.cancel == nil {
+		w.ctx, w.cancel = context.WithCancel(parent)
+	}
+	ctx := w.ctx
+	w.wg.Go(func() {
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			log.Error("worker stopped", "worker", name, "error", err)
+		}
+	})
+}
+
+// stop cancels the workers and waits until they have returned.
+func (w *workers) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
 }
