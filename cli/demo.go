@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/gitcourse/edge/logging"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -52,7 +52,7 @@ func demoCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(out, nil))
+	log := logging.New(out)
 	srv, err := server.New(cfg, server.Options{
 		Version: version(), Stdout: out, Logger: log, PlainHTTP: true,
 		OnReady: func(s *server.Server) { printDemoBanner(out, s, password) },

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitcourse/edge/logging"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 
 	"github.com/gitcourse/edge/config"
@@ -22,7 +22,7 @@ func runCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	if err := noArgs(fset); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(out, nil))
+	log := logging.New(out)
 	path, explicit := cfgPath()
 	cfg, load, err := loadForRun(path, explicit)
 	if err != nil {

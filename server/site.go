@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/gitcourse/edge/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -78,7 +79,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 	s.logSink = closer
 	var reqLog *slog.Logger
 	if w != nil {
-		reqLog = slog.New(slog.NewJSONHandler(w, nil)).With("component", "access")
+		reqLog = logging.New(w).With("component", "access")
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
 	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
