@@ -44,7 +44,8 @@ SERVERS=(edge nginx caddy)
 declare -A LABEL=([edge]=edge [nginx]=nginx [caddy]=Caddy)
 declare -A PID=() PORT=() AVAILABLE=() WHY_NOT=()
 declare -A RPS=() P99=() BYTES=() ENC=() STATUS=() FLAG=()
-declare -A IDLE_RSS=() PEAK_RSS=()
+declare -A IDLE_RSS=() PEAK_RSS=() COLD=()
+LOAD_START="" LOAD_END=""
 CADDY_INSTALL_PID=""
 NGINX_BR=0
 WARNINGS=()
@@ -437,6 +438,21 @@ start_server() {
 	sleep 1
 	IDLE_RSS[$s]=$(rss_kib VmRSS "$s")
 	log "${LABEL[$s]} pid ${PID[$s]} on 127.0.0.1:${PORT[$s]}, idle RSS $(mib "${IDLE_RSS[$s]}") MiB"
+	cold_probe "$s"
+}
+
+# Time of the very first compressed request for the JS, before any load: shows
+# what a first visitor waits for when a server compresses (and caches) lazily.
+cold_probe() {
+	local s=$1 ae t
+	for ae in gzip br; do
+		# No br encoder: Caddy at all, nginx without the brotli module.
+		[[ $ae == br && ($s == caddy || ($s == nginx && NGINX_BR -eq 0)) ]] && continue
+		t=$(curl -sS -o /dev/null -H "Accept-Encoding: $ae" -w '%{time_total}' \
+			"http://127.0.0.1:${PORT[$s]}/assets/$JS_NAME") || t=""
+		[[ -n $t ]] && COLD[$s,$ae]=$(awk -v t="$t" 'BEGIN {printf "%.1f", t * 1000}')
+	done
+	return 0
 }
 
 start_servers() {
@@ -593,16 +609,18 @@ report() {
 	echo
 	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker)"
 	echo
-	echo "| server | idle RSS after start (MiB) | peak RSS during scenarios (MiB) |"
-	echo "|---|---:|---:|"
+	echo "| server | idle RSS after start (MiB) | peak RSS during scenarios (MiB) | first JS request, gzip (ms) | first JS request, br (ms) |"
+	echo "|---|---:|---:|---:|---:|"
 	for s in "${SERVERS[@]}"; do
 		if [[ -n ${IDLE_RSS[$s]:-} ]]; then
-			echo "| ${LABEL[$s]} | $(mib "${IDLE_RSS[$s]}") | $(mib "${PEAK_RSS[$s]:-0}") |"
+			echo "| ${LABEL[$s]} | $(mib "${IDLE_RSS[$s]}") | $(mib "${PEAK_RSS[$s]:-0}") | ${COLD[$s,gzip]:-n/a} | ${COLD[$s,br]:-n/a} |"
 		else
-			echo "| ${LABEL[$s]} | n/a | n/a |"
+			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a |"
 		fi
 	done
 	echo
+	echo "First JS request: curl time_total of the first request for the 200 KB JS after start, before any load (cold caches)."
+	echo "Load average before / after the run: $LOAD_START / $LOAD_END (other work on the machine makes the numbers noisy)."
 	echo "Compression: edge uses its built-in levels (see docs/benchmarks.md); nginx gzip_comp_level $GZIP_LEVEL$( ((NGINX_BR)) && echo ", brotli_comp_level $BR_LEVEL"); Caddy gzip $GZIP_LEVEL (encode gzip zstd: Caddy has no brotli encoder, so it answers br requests uncompressed)."
 	((NGINX_BR)) || echo "nginx br: n/a — no libnginx-mod-http-brotli-filter available from apt on this machine."
 	for s in "${SERVERS[@]}"; do
@@ -627,8 +645,12 @@ main() {
 	build_edge
 	make_site
 	wait_caddy_install
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	awk '$1 > 0.7 {exit 1}' /proc/loadavg ||
+		warn "load average $LOAD_START before the run: something else is using the CPUs, numbers will be noisy"
 	start_servers
 	run_scenarios
+	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	local md
 	md=$(report)
 	printf '%s\n' "$md"

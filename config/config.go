@@ -65,6 +65,12 @@ type Server struct {
 	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
 	// Default: "10s".
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// TrustedProxies are the networks (CIDR, or a single address) of proxies
+	// in front of edge, such as a cloud load balancer. From such a peer the
+	// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Request-ID
+	// headers are kept (X-Forwarded-For appended to); from any other peer
+	// they are replaced. Default: [] (trust no one).
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Site describes the static frontend and the names it is served under.
@@ -102,7 +108,18 @@ type Route struct {
 	Timeouts Timeouts `toml:"timeouts"`
 	// MaxBody is the largest request body accepted (413 above). Default: "10MB".
 	MaxBody ByteSize `toml:"max_body"`
+	// PassHost sends the Host the client asked for to the upstream; false
+	// sends the upstream's own "host:port". Default: true.
+	PassHost *bool `toml:"pass_host"`
+	// PassiveCooldown is how long an upstream that refused or reset a
+	// connection is skipped by the load balancer; "0s" turns passive checks
+	// off. Default: "10s".
+	PassiveCooldown Duration `toml:"passive_cooldown"`
 }
+
+// PassHostEnabled reports whether the client's Host is sent upstream (the
+// default).
+func (r Route) PassHostEnabled() bool { return r.PassHost == nil || *r.PassHost }
 
 // HealthProbe is an active upstream health check.
 type HealthProbe struct {
@@ -112,6 +129,12 @@ type HealthProbe struct {
 	Interval Duration `toml:"interval"`
 	// Timeout of one probe. Default: "2s".
 	Timeout Duration `toml:"timeout"`
+	// Healthy is how many consecutive successful probes (2xx or 3xx) bring
+	// a down upstream back. Default: 2.
+	Healthy int `toml:"healthy"`
+	// Unhealthy is how many consecutive failed probes take an upstream
+	// down. Default: 3.
+	Unhealthy int `toml:"unhealthy"`
 }
 
 // Timeouts bound one upstream exchange.
@@ -144,6 +167,16 @@ type TLS struct {
 	// Certificates are bring-your-own certificate files, used for the names
 	// they cover instead of ACME.
 	Certificates []CertFile `toml:"certificates"`
+	// RenewInterval is how often managed certificates are checked for
+	// renewal. Default: "10m".
+	RenewInterval Duration `toml:"renew_interval"`
+	// RenewalWindowRatio renews a certificate when this fraction of its
+	// lifetime is left (ARI, where the CA offers it, takes precedence).
+	// Default: 0.33.
+	RenewalWindowRatio float64 `toml:"renewal_window_ratio"`
+	// ReadyTimeout bounds how long start-up (the systemd READY signal) waits
+	// for the first certificates while they are obtained. Default: "60s".
+	ReadyTimeout Duration `toml:"ready_timeout"`
 }
 
 // CertFile is one bring-your-own certificate and its key.

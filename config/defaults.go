@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -82,7 +83,7 @@ func (c *Config) applyDefaults() {
 		c.Site.Compress = []string{"br", "gzip"}
 	}
 	for i := range c.Routes {
-		c.Routes[i].applyDefaults()
+		c.Routes[i].applyDefaults(c.pos, fmt.Sprintf("route[%d]", i))
 	}
 	c.TLS.applyDefaults()
 	c.Headers.applyDefaults()
@@ -103,9 +104,20 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-func (r *Route) applyDefaults() {
+// applyDefaults fills the route's unset keys; key is its path in the file
+// ("route[0]"), so that a written 0 is kept for Validate to judge.
+func (r *Route) applyDefaults(pos positions, key string) {
 	setDuration(&r.Health.Interval, 10*time.Second)
 	setDuration(&r.Health.Timeout, 2*time.Second)
+	if !pos.has(key + ".health.healthy") {
+		setDefault(&r.Health.Healthy, 2)
+	}
+	if !pos.has(key + ".health.unhealthy") {
+		setDefault(&r.Health.Unhealthy, 3)
+	}
+	if !pos.has(key + ".passive_cooldown") {
+		setDuration(&r.PassiveCooldown, 10*time.Second)
+	}
 	setDuration(&r.Timeouts.Connect, 2*time.Second)
 	setDuration(&r.Timeouts.ResponseHeader, 30*time.Second)
 	setDuration(&r.Timeouts.Idle, 90*time.Second)
@@ -120,6 +132,9 @@ func (t *TLS) applyDefaults() {
 	if t.Challenges == nil {
 		t.Challenges = []string{"http-01", "tls-alpn-01"}
 	}
+	setDuration(&t.RenewInterval, 10*time.Minute)
+	setDuration(&t.ReadyTimeout, 60*time.Second)
+	setDefault(&t.RenewalWindowRatio, 0.33)
 }
 
 func (h *Headers) applyDefaults() {

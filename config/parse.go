@@ -2,10 +2,12 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,7 +74,17 @@ func Parse(r io.Reader, filename string, lookup LookupFunc) (*Config, error) {
 		return nil, errs
 	}
 	cfg := &Config{File: filename, pos: pos}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	// Unknown keys are found from the key index: case-sensitively (the
+	// decoder would take "HTTPS" for "https"), with indexed key paths, and
+	// in linear time (the decoder's own report costs a pass over the whole
+	// file per key). The decoder's strict mode stays as a backstop.
+	switch unknownKeys(pos, errs) {
+	case 0:
+		dec.DisallowUnknownFields()
+	case tooManyUnknown:
+		return nil, errs.orNil()
+	}
 	if err := dec.Decode(cfg); err != nil {
 		if !decodeErrors(err, pos, errs) {
 			return nil, errs
@@ -81,6 +93,105 @@ func Parse(r io.Reader, filename string, lookup LookupFunc) (*Config, error) {
 	expandAll(cfg, lookup, errs)
 	cfg.applyDefaults()
 	return cfg, errs.orNil()
+}
+
+var errUnknownKey = errors.New("unknown key (fix: check the spelling against docs/configuration.md)")
+
+// maxUnknownKeys bounds the unknown keys reported: a file with more is not
+// an edge configuration, and decoding it would take long (the decoder's
+// duplicate-key check is quadratic in the keys of one table).
+const maxUnknownKeys = 100
+
+// tooManyUnknown is what unknownKeys returns beyond maxUnknownKeys.
+const tooManyUnknown = -1
+
+// unknownKeys adds a problem for every key in pos that no field of Config
+// takes, each at the first line it appears on, and returns how many there
+// were, or tooManyUnknown. A key below a value the decoder cannot take (a
+// table where a string belongs) is left for the decoder to report.
+func unknownKeys(pos positions, errs *Errors) int {
+	first := map[string]int{}
+	for key, line := range pos {
+		if u := unknownPrefix(reflect.TypeFor[Config](), key); u != "" {
+			if l, ok := first[u]; !ok || line < l {
+				first[u] = line
+			}
+		}
+	}
+	keys := make([]string, 0, len(first))
+	for key := range first {
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if first[keys[i]] != first[keys[j]] {
+			return first[keys[i]] < first[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	for i, key := range keys {
+		if i == maxUnknownKeys {
+			errs.add(first[key], "", fmt.Errorf("%d more unknown keys from here on: is this edge's configuration file?", len(keys)-i))
+			return tooManyUnknown
+		}
+		errs.add(first[key], key, errUnknownKey)
+	}
+	return len(keys)
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// unknownPrefix returns the part of key up to its first segment that t has
+// no field for, or "" when every segment is known.
+func unknownPrefix(t reflect.Type, key string) string {
+	prefix := ""
+	for rest := key; rest != ""; {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct && t.Kind() != reflect.Map && t.Kind() != reflect.Slice ||
+			reflect.PointerTo(t).Implements(textUnmarshaler) {
+			return "" // a value: anything below it is a type error
+		}
+		if rest[0] == '[' {
+			end := strings.IndexByte(rest, ']')
+			if end < 0 || t.Kind() != reflect.Slice {
+				return ""
+			}
+			prefix, rest, t = prefix+rest[:end+1], rest[end+1:], t.Elem()
+			continue
+		}
+		rest = strings.TrimPrefix(rest, ".")
+		end := strings.IndexAny(rest, ".[")
+		if end < 0 {
+			end = len(rest)
+		}
+		name := rest[:end]
+		prefix, rest = join(prefix, name), rest[end:]
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			f, ok := fieldByTag(t, name)
+			if !ok {
+				return prefix
+			}
+			t = f.Type
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
+// fieldByTag finds the field of struct t whose toml tag is name, exactly.
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag := strings.Split(f.Tag.Get("toml"), ",")[0]; f.IsExported() && tag == name && tag != "-" {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // decodeErrors adds the decoder's error to errs and reports whether decoding
@@ -92,7 +203,7 @@ func decodeErrors(err error, pos positions, errs *Errors) bool {
 	if errors.As(err, &strict) {
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
-			errs.add(row, pos.keyAt(row, e.Key()), errors.New("unknown key (fix: check the spelling against docs/configuration.md)"))
+			errs.add(row, pos.keyAt(row, e.Key()), errUnknownKey)
 		}
 		return true
 	}
@@ -191,6 +302,15 @@ func indexPositions(data []byte) (positions, int, error) {
 		}
 		return path
 	}
+	// lineOf is p.Shape(r).Start.Line without Shape's scan from the start
+	// of the file for every key.
+	newlines := []int{}
+	for i, c := range data {
+		if c == '\n' {
+			newlines = append(newlines, i)
+		}
+	}
+	lineOf := func(r unstable.Range) int { return sort.SearchInts(newlines, int(r.Offset)) + 1 }
 	var p unstable.Parser
 	p.Reset(data)
 	prefix := ""
@@ -200,7 +320,7 @@ func indexPositions(data []byte) (positions, int, error) {
 		case unstable.Table:
 			// A table header's own Raw range is empty: take its first key's.
 			prefix = indexed(keyParts(e.Key()))
-			pos[prefix] = p.Shape(keyRange(e)).Start.Line
+			pos[prefix] = lineOf(keyRange(e))
 		case unstable.ArrayTable:
 			parts := keyParts(e.Key())
 			if len(parts) == 0 {
@@ -209,9 +329,9 @@ func indexPositions(data []byte) (positions, int, error) {
 			name := join(indexed(parts[:len(parts)-1]), parts[len(parts)-1])
 			prefix = name + "[" + strconv.Itoa(counts[name]) + "]"
 			counts[name]++
-			pos[prefix] = p.Shape(keyRange(e)).Start.Line
+			pos[prefix] = lineOf(keyRange(e))
 		case unstable.KeyValue:
-			indexKeyValue(&p, pos, prefix, e)
+			indexKeyValue(lineOf, pos, prefix, e)
 		}
 	}
 	if err := p.Error(); err != nil {
@@ -236,19 +356,19 @@ func keyRange(e *unstable.Node) unstable.Range {
 	return e.Raw
 }
 
-func indexKeyValue(p *unstable.Parser, pos positions, prefix string, e *unstable.Node) {
+func indexKeyValue(lineOf func(unstable.Range) int, pos positions, prefix string, e *unstable.Node) {
 	key := join(prefix, keyPath(e.Key()))
-	pos[key] = p.Shape(keyRange(e)).Start.Line
-	indexValue(p, pos, key, e.Value())
+	pos[key] = lineOf(keyRange(e))
+	indexValue(lineOf, pos, key, e.Value())
 }
 
-func indexValue(p *unstable.Parser, pos positions, key string, v *unstable.Node) {
+func indexValue(lineOf func(unstable.Range) int, pos positions, key string, v *unstable.Node) {
 	switch v.Kind {
 	case unstable.InlineTable:
 		it := v.Children()
 		for it.Next() {
 			if kv := it.Node(); kv.Kind == unstable.KeyValue {
-				indexKeyValue(p, pos, key, kv)
+				indexKeyValue(lineOf, pos, key, kv)
 			}
 		}
 	case unstable.Array:
@@ -258,7 +378,7 @@ func indexValue(p *unstable.Parser, pos positions, key string, v *unstable.Node)
 			if _, ok := pos[elem]; !ok {
 				pos[elem] = pos[key]
 			}
-			indexValue(p, pos, elem, it.Node())
+			indexValue(lineOf, pos, elem, it.Node())
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package config_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseUnknownKeys: an unknown key anywhere is reported as
@@ -108,6 +110,36 @@ email.form = "edge@example.com"
 			want: []problem{{3, "alerts.email.form", nil}},
 		},
 		{
+			// The decoder alone matches keys case-insensitively and would
+			// take HTTPS for https, leaving https at its default.
+			name: "keys are case-sensitive",
+			src: `[server]
+HTTPS = ""
+[site]
+Domains = ["example.com"]
+`,
+			want: []problem{{2, "server.HTTPS", nil}, {4, "site.Domains", nil}},
+		},
+		{
+			name: "quoted key",
+			src: `[server]
+"http" = ":80"
+"state dir" = "/x"
+`,
+			want: []problem{{3, "server.state dir", nil}},
+		},
+		{
+			name: "unknown key repeated in array tables: each one",
+			src: `[[route]]
+path = "/a/"
+x = 1
+[[route]]
+path = "/b/"
+x = 2
+`,
+			want: []problem{{3, "route[0].x", nil}, {6, "route[1].x", nil}},
+		},
+		{
 			name: "several at once, in line order",
 			src: `[server]
 http = ":80"
@@ -200,6 +232,71 @@ func TestParseInvalidTOML(t *testing.T) {
 			t.Errorf("got %q, want one problem about the size", err)
 		}
 	})
+}
+
+// TestParseTooManyUnknownKeys: a file with hundreds of unknown keys is
+// not an edge config; the first 100 are reported, then a summary.
+func TestParseTooManyUnknownKeys(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[server]\nhttp = \":80\"\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "key%03d = %d\n", i, i)
+	}
+	cfg, err := parse(t, b.String(), "big.toml", nil)
+	if cfg != nil {
+		t.Errorf("got a config, want nil")
+	}
+	got := fieldErrors(t, err, "big.toml")
+	if len(got) != 101 {
+		t.Fatalf("got %d problems, want 100 and a summary", len(got))
+	}
+	if got[0].Line != 3 || got[0].Key != "server.key000" {
+		t.Errorf("first problem: got %q, want line 3, server.key000", got[0].Error())
+	}
+	last := got[100]
+	if want := "big.toml:103: 50 more unknown keys"; !strings.HasPrefix(last.Error(), want) {
+		t.Errorf("got %q, want it to start with %q", last.Error(), want)
+	}
+}
+
+// TestParseLargeFile: Parse and Validate stay fast on files up to the size
+// limit. Quadratic passes used to take minutes on such files.
+func TestParseLargeFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs")
+	}
+	gens := []struct {
+		name string
+		line func(i int) string
+	}{
+		{"unknown keys", func(i int) string { return fmt.Sprintf("k%d = 1\n", i) }},
+		{"array tables", func(int) string { return "[[check]]\nname = \"x\"\n" }},
+		{"variables", func(int) string { return "[[check]]\nname = \"${A}\"\n" }},
+		{"long array", func(int) string { return "\"example.com\",\n" }},
+	}
+	for _, g := range gens {
+		t.Run(g.name, func(t *testing.T) {
+			var b strings.Builder
+			if g.name == "long array" {
+				b.WriteString("[site]\ndomains = [\n")
+			}
+			for i := 0; b.Len() < 1<<20-100; i++ {
+				b.WriteString(g.line(i))
+			}
+			if g.name == "long array" {
+				b.WriteString("]\n")
+			}
+			start := time.Now()
+			cfg, _ := parse(t, b.String(), "large.toml", map[string]string{"A": "a"})
+			if cfg != nil {
+				_ = cfg.Validate()
+			}
+			// Generous: it takes about a second on a loaded machine.
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("Parse and Validate of %d bytes took %v", b.Len(), d)
+			}
+		})
+	}
 }
 
 func itoa(n int) string {

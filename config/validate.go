@@ -111,6 +111,25 @@ func (v *validator) server() {
 		}
 	}
 	v.durations("server", map[string]Duration{"shutdown_timeout": s.ShutdownTimeout})
+	for i, n := range s.TrustedProxies {
+		if _, err := ParseNetwork(n); err != nil {
+			v.failf(fmt.Sprintf("server.trusted_proxies[%d]", i), ErrBadCIDR, "%q (fix: \"10.0.0.0/8\" or \"192.0.2.7\")", n)
+		}
+	}
+}
+
+// ParseNetwork parses a CIDR network ("10.0.0.0/8") or a single address
+// ("192.0.2.7", taken as /32 or /128).
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("parse network %q: %w", s, ErrBadCIDR)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func (v *validator) absPath(key, p string) {
@@ -229,12 +248,32 @@ func (v *validator) routes() {
 			v.failf(key+".health.path", ErrInvalidValue, "%q must start with /", r.Health.Path)
 		}
 		v.durations(key+".health", map[string]Duration{"interval": r.Health.Interval, "timeout": r.Health.Timeout})
+		v.healthProbe(key+".health", r.Health)
+		v.durations(key, map[string]Duration{"passive_cooldown": r.PassiveCooldown})
 		v.durations(key+".timeouts", map[string]Duration{
 			"connect": r.Timeouts.Connect, "response_header": r.Timeouts.ResponseHeader, "idle": r.Timeouts.Idle,
 		})
 		if err := r.MaxBody.check(); err != nil {
 			v.fail(key+".max_body", err)
 		}
+	}
+}
+
+// healthProbe checks the thresholds and that a probe ends before the next.
+func (v *validator) healthProbe(key string, h HealthProbe) {
+	for name, n := range map[string]int{"healthy": h.Healthy, "unhealthy": h.Unhealthy} {
+		if n < 1 || n > 100 {
+			v.failf(key+"."+name, ErrInvalidValue, "%d (fix: a count of consecutive probes from 1 to 100)", n)
+		}
+	}
+	if h.Path == "" || h.Interval.check() != nil || h.Timeout.check() != nil {
+		return
+	}
+	if h.Interval.Duration <= 0 {
+		v.failf(key+".interval", ErrInvalidValue, "must be above 0")
+	}
+	if h.Timeout.Duration <= 0 || h.Timeout.Duration > h.Interval.Duration {
+		v.failf(key+".timeout", ErrInvalidValue, "%s must be above 0 and at most interval %s", h.Timeout.Duration, h.Interval.Duration)
 	}
 }
 
@@ -256,6 +295,10 @@ func (v *validator) tls() {
 	}
 	if t.MinVersion != "1.2" && t.MinVersion != "1.3" {
 		v.failf("tls.min_version", ErrInvalidValue, "%q (fix: \"1.2\" or \"1.3\")", t.MinVersion)
+	}
+	v.durations("tls", map[string]Duration{"renew_interval": t.RenewInterval, "ready_timeout": t.ReadyTimeout})
+	if t.RenewalWindowRatio <= 0 || t.RenewalWindowRatio >= 1 {
+		v.failf("tls.renewal_window_ratio", ErrInvalidValue, "%v must be between 0 and 1 (fix: 0.33)", t.RenewalWindowRatio)
 	}
 	for i, c := range t.Certificates {
 		key := fmt.Sprintf("tls.certificates[%d]", i)

@@ -109,7 +109,7 @@ func TestValidateRules(t *testing.T) {
 
 	type want struct {
 		key string
-		at  string // text on the line the problem is reported at
+		at  string // text on the line the problem is reported at; "": line 0
 		err error
 	}
 	tests := []struct {
@@ -197,7 +197,7 @@ func TestValidateRules(t *testing.T) {
 		{"pg_bin missing", site + backup + "pg_bin = \"{{missing}}\"\n", []want{{"backup.pg_bin", "pg_bin", config.ErrNotExist}}},
 
 		{"check without name", site + "[[check]]\ntcp = \"127.0.0.1:5432\"\n", []want{{"check[0].name", "[[check]]", config.ErrRequired}}},
-		{"duplicate check name", site + "[[check]]\nname = \"a\"\ntcp = \"127.0.0.1:1\"\n[[check]]\nname = \"a\"\ntcp = \"127.0.0.1:2\"\n", []want{{"check[1].name", "127.0.0.1:1\"\n[[check]]\nname", config.ErrDuplicate}}},
+		{"duplicate check name", site + "[[check]]\nname = \"a\"\ntcp = \"127.0.0.1:1\"\n[[check]]\nname = \"a\" # again\ntcp = \"127.0.0.1:2\"\n", []want{{"check[1].name", "# again", config.ErrDuplicate}}},
 		{"check with two kinds", site + "[[check]]\nname = \"a\"\ntcp = \"127.0.0.1:1\"\nhttp = \"http://127.0.0.1/\"\n", []want{{"check[0]", "[[check]]", config.ErrInvalidValue}}},
 		{"check with no kind", site + "[[check]]\nname = \"a\"\n", []want{{"check[0]", "[[check]]", config.ErrInvalidValue}}},
 		{"check http not a URL", site + "[[check]]\nname = \"a\"\nhttp = \"127.0.0.1:8000/health\"\n", []want{{"check[0].http", "http =", config.ErrInvalidValue}}},
@@ -226,12 +226,9 @@ func TestValidateRules(t *testing.T) {
 			}
 			var want []problem
 			for _, w := range tt.want {
-				line := 1 // a key of a table the file does not have
+				line := 0 // a key of a table the file does not have
 				if w.at != "" {
 					line = lineOf(t, src, r.Replace(w.at))
-				}
-				if strings.Contains(w.at, "\n") {
-					line += strings.Count(w.at, "\n")
 				}
 				want = append(want, problem{line, w.key, w.err})
 			}

@@ -205,10 +205,17 @@ func TestReloadCommand(t *testing.T) {
 		t.Errorf("status after a refused reload: %q (%v); want last_reload_error saying a restart is needed, and reloads 1", stdout, err)
 	}
 
+	// A new domain: served (certificate and Host check) right after the reload.
+	const added = "learn.edge.test"
+	e.Opts.Domains = []string{domain, wwwDomain, added}
 	e.WriteConfig()
 	if _, stderr, code := runEdge(t, adminEnv(t), "reload", "-config", e.Config); code != 0 {
-		t.Errorf("edge reload of the fixed config: exit %d, stderr %q", code, stderr)
+		t.Fatalf("edge reload of the fixed config: exit %d, stderr %q", code, stderr)
 	}
+	resp, body := get(t, c, "https://"+added+":"+e.HTTPSPort+"/courses/1")
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = get(t, c, "http://"+added+":"+e.HTTPPort+"/x")
+	wantStatus(t, resp, body, http.StatusPermanentRedirect)
 }
 
 func TestStatusCommand(t *testing.T) {

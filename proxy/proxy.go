@@ -1,20 +1,50 @@
-// Package proxy forwards a path prefix to one or more HTTP upstreams (such
-// as uvicorn on 127.0.0.1:8000) with net/http/httputil.ReverseProxy.
+// Package proxy forwards a path prefix ([[route]]) to one or more HTTP/1.1
+// upstreams, such as uvicorn on 127.0.0.1:8000, with
+// net/http/httputil.ReverseProxy (Rewrite and SetXForwarded, never Director).
 //
-// Forwarding headers are set by edge and never trusted from the client;
-// hop-by-hop headers are dropped; WebSocket upgrades pass through. Errors
-// are JSON with the request id: 502 when the upstream cannot be reached
-// (within the connect timeout), 504 when it sends no response header in
-// time, 413 when the body is larger than the route allows.
+// # Load balancing and health
+//
+// Requests go round robin to the upstreams that are available. An upstream
+// is unavailable while the active health check holds it down (health.path
+// probed every health.interval; health.unhealthy failures in a row take it
+// down, health.healthy successes bring it back) or while it is in its
+// passive cool-down (it refused or reset a connection less than
+// passive_cooldown ago). When no upstream is available the request is still
+// sent to one of them, like nginx with a single server: a dead upstream
+// answers 502 at once, and a restarted one serves before the checks have
+// seen it. A request whose connection could not be opened (nothing was
+// sent) is retried once on another available upstream when its method is
+// idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
+// Idempotency-Key header).
+//
+// # Headers
+//
+// X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and X-Real-IP are
+// set from what edge saw; values a client sent are replaced, unless the peer
+// is a trusted proxy (server.trusted_proxies): then X-Forwarded-For is
+// appended to, X-Forwarded-Proto and X-Forwarded-Host are kept, and X-Real-IP
+// is the right-most address of the chain that is not a trusted proxy.
+// X-Request-ID carries the request id (see package reqid). Hop-by-hop
+// headers are dropped both ways; Expect is answered by edge itself. The Host
+// header is the client's (pass_host = true) or the upstream's "host:port".
+// In responses the upstream's Server and X-Request-ID headers are dropped
+// (edge sends its own), and a security header that both edge and the
+// upstream set is sent once, with the upstream's value.
+//
+// # Streaming and errors
+//
+// WebSocket and other upgrades pass through and are not cut by the response
+// header timeout. Server-Sent Events and responses without a length are
+// flushed as they arrive. Errors are JSON with the request id: 502
+// {"error":"upstream unavailable"} when no connection could be made (within
+// timeouts.connect), 504 when no response header came within
+// timeouts.response_header, 413 when the body is larger than max_body
+// (before the upstream is contacted when the length is declared).
 package proxy
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -22,134 +52,122 @@ import (
 	"time"
 
 	"github.com/gitcourse/edge/config"
-	"github.com/gitcourse/edge/reqid"
 )
 
-// Route proxies one path prefix. It is safe for concurrent use.
+// Options are what New needs besides the route's configuration.
+type Options struct {
+	// Logger receives upstream state changes and errors; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Trusted are the proxies in front of edge (server.trusted_proxies);
+	// nil trusts no one.
+	Trusted *Trusted
+}
+
+// Route proxies one path prefix to its upstreams. It is safe for
+// concurrent use. Run performs its active health checks.
 type Route struct {
 	path      string
-	upstreams []*url.URL
-	next      atomic.Uint64
+	passHost  bool
 	maxBody   int64
+	cooldown  time.Duration
+	health    config.HealthProbe
+	upstreams []*upstream
+	byAddr    map[string]*upstream
+	next      atomic.Uint64
+	trusted   *Trusted
+
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
+	prober    *http.Client
+	stats     stats
+	errLog    logLimiter
 	log       *slog.Logger
+	now       func() time.Time
 }
 
 var _ http.Handler = (*Route)(nil)
 
-// New builds the proxy for one [[route]]. It starts no goroutines.
-func New(rc config.Route, log *slog.Logger) (*Route, error) {
+// New builds the proxy for one [[route]] of a validated configuration. It
+// starts no goroutines: Run starts the health checks.
+func New(rc config.Route, opts Options) (*Route, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	rt := &Route{path: rc.Path, maxBody: rc.MaxBody.Bytes, log: log.With("component", "proxy", "route", rc.Path)}
-	for _, u := range rc.Upstreams {
-		target, err := url.Parse("http://" + u)
-		if err != nil || target.Host == "" {
-			return nil, fmt.Errorf("parse upstream %q of route %s: %w", u, rc.Path, err)
-		}
-		rt.upstreams = append(rt.upstreams, target)
+	rt := &Route{
+		path:     rc.Path,
+		passHost: rc.PassHostEnabled(),
+		maxBody:  rc.MaxBody.Bytes,
+		cooldown: rc.PassiveCooldown.Duration,
+		health:   rc.Health,
+		byAddr:   map[string]*upstream{},
+		trusted:  opts.Trusted,
+		log:      log.With("component", "proxy", "route", rc.Path),
+		now:      time.Now,
 	}
-	if len(rt.upstreams) == 0 {
-		return nil, fmt.Errorf("route %s: no upstreams", rc.Path)
+	if err := rt.addUpstreams(rc.Upstreams); err != nil {
+		return nil, err
 	}
-	rt.transport = newTransport(rc.Timeouts)
+	rt.transport = newTransport(rc.Timeouts, len(rt.upstreams))
+	rt.prober = newProber(rc.Timeouts)
 	rt.proxy = &httputil.ReverseProxy{
-		Rewrite:       rt.rewrite,
-		Transport:     rt.transport,
-		FlushInterval: -1, // stream: SSE and chunked answers are not held back
-		ErrorHandler:  rt.errorHandler,
-		ErrorLog:      slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn),
+		Rewrite:        rt.rewrite,
+		Transport:      retrier{rt},
+		ModifyResponse: rt.modifyResponse,
+		ErrorHandler:   rt.errorHandler,
+		BufferPool:     buffers,
+		ErrorLog:       slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn),
+		// FlushInterval 0: ReverseProxy flushes text/event-stream and
+		// responses of unknown length after every write, and lets
+		// responses of known length fill the buffer.
 	}
 	return rt, nil
 }
 
-func newTransport(t config.Timeouts) *http.Transport {
-	dialer := &net.Dialer{Timeout: t.Connect.Duration, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       t.Idle.Duration,
-		ResponseHeaderTimeout: t.ResponseHeader.Duration,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     false, // uvicorn speaks HTTP/1.1
+func (rt *Route) addUpstreams(addrs []string) error {
+	for _, a := range addrs {
+		target, err := url.Parse("http://" + a)
+		if err != nil || target.Host == "" || target.Path != "" {
+			return fmt.Errorf("parse upstream %q of route %s: not host:port", a, rt.path)
+		}
+		if rt.byAddr[target.Host] != nil {
+			return fmt.Errorf("route %s: upstream %s listed twice", rt.path, a)
+		}
+		u := newUpstream(target, rt.now())
+		rt.upstreams = append(rt.upstreams, u)
+		rt.byAddr[target.Host] = u
 	}
+	if len(rt.upstreams) == 0 {
+		return fmt.Errorf("route %s: no upstreams", rt.path)
+	}
+	return nil
 }
 
-// Close drops the idle upstream connections.
-func (rt *Route) Close() { rt.transport.CloseIdleConnections() }
+// Path is the route's path prefix.
+func (rt *Route) Path() string { return rt.path }
 
-// ServeHTTP refuses oversized bodies, then forwards the request.
+// Close drops the idle upstream connections. Requests in flight finish;
+// the caller stops Run by cancelling its context.
+func (rt *Route) Close() {
+	rt.transport.CloseIdleConnections()
+	rt.prober.CloseIdleConnections()
+}
+
+// ServeHTTP refuses a body declared larger than max_body with 413, then
+// forwards the request and records its status and latency.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &responseWriter{ResponseWriter: w}
+	defer func() { rt.stats.observe(rw.statusFor(r), time.Since(start)) }()
 	if rt.maxBody > 0 {
 		if r.ContentLength > rt.maxBody {
-			writeError(w, r, http.StatusRequestEntityTooLarge, "request body too large")
+			writeError(rw, r, http.StatusRequestEntityTooLarge)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 		}
 	}
-	rt.proxy.ServeHTTP(w, r)
-}
-
-// pick chooses the next upstream, round robin.
-func (rt *Route) pick() *url.URL {
-	n := rt.next.Add(1) - 1
-	return rt.upstreams[n%uint64(len(rt.upstreams))]
-}
-
-// rewrite points the outgoing request at an upstream and sets the
-// forwarding headers from what edge saw, not what the client claimed.
-func (rt *Route) rewrite(pr *httputil.ProxyRequest) {
-	target := rt.pick()
-	pr.SetURL(target)
-	pr.Out.Host = pr.In.Host // the upstream sees the name the client asked for
-	pr.SetXForwarded()       // replaces any client-sent X-Forwarded-*
-	pr.Out.Header.Del("Forwarded")
-	pr.Out.Header.Del("X-Real-Ip")
-	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		pr.Out.Header.Set("X-Real-IP", ip)
-	}
-	if id := reqid.From(pr.In.Context()); id != "" {
-		pr.Out.Header.Set(reqid.Header, id)
-	}
-}
-
-// errorHandler maps transport errors to 502, 504 and 413.
-func (rt *Route) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.As(err, &maxErr):
-		writeError(w, r, http.StatusRequestEntityTooLarge, "request body too large")
-	case errors.Is(err, context.Canceled):
-		w.WriteHeader(499) // client went away; nothing to send
-	case isTimeout(err):
-		rt.log.Warn("upstream timeout", "error", err, "request_id", reqid.From(r.Context()))
-		writeError(w, r, http.StatusGatewayTimeout, "upstream timeout")
-	default:
-		rt.log.Warn("upstream unavailable", "error", err, "request_id", reqid.From(r.Context()))
-		writeError(w, r, http.StatusBadGateway, "upstream unavailable")
-	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		var op *net.OpError
-		return !(errors.As(err, &op) && op.Op == "dial")
-	}
-	return errors.Is(err, context.DeadlineExceeded)
-}
-
-// writeError sends {"error": msg, "request_id": id}; the cause stays in
-// the log, never in the body.
-func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg, "request_id": reqid.From(r.Context())})
+	rt.proxy.ServeHTTP(rw, r)
 }

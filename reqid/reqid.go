@@ -54,12 +54,22 @@ func Valid(id string) bool {
 
 // Middleware sets a new id on the request context, the request header seen
 // by later handlers, and the response header. A client-sent X-Request-ID is
-// replaced: only a trusted proxy in front could vouch for it.
-func Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := New()
-		r.Header[Header] = []string{id}
-		w.Header()[Header] = []string{id}
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
-	})
+// replaced: only a trusted proxy in front could vouch for it (see Trusting).
+func Middleware(next http.Handler) http.Handler { return Trusting(nil)(next) }
+
+// Trusting is Middleware that keeps a valid X-Request-ID (see Valid) when
+// trusted reports that the request comes from a trusted proxy, and
+// generates a new id otherwise. A nil trusted trusts no one.
+func Trusting(trusted func(*http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get(Header)
+			if !Valid(id) || trusted == nil || !trusted(r) {
+				id = New()
+			}
+			r.Header[Header] = []string{id}
+			w.Header()[Header] = []string{id}
+			next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
+		})
+	}
 }

@@ -108,18 +108,26 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) apply(cfg *config.Config) error {
 	var mgr *tlsmgr.Manager
 	if cfg.Server.HTTPS != "" {
-		m, err := tlsmgr.New(cfg, s.opts.Logger)
+		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout})
 		if err != nil {
 			return err
 		}
 		mgr = m
 	}
-	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.Status, portOf(cfg.Server.HTTPS))
+	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.Status, portOf(cfg.Server.HTTPS), mgr)
 	if err != nil {
+		if mgr != nil {
+			mgr.Stop()
+		}
 		return err
 	}
 	if mgr != nil {
-		s.tls.Store(mgr)
+		if s.runCtx != nil {
+			mgr.Start(s.runCtx)
+		}
+		if old := s.tls.Swap(mgr); old != nil {
+			old.Stop()
+		}
 	}
 	if s.runCtx != nil {
 		st.start(s.runCtx, s.opts.Logger)
@@ -243,6 +251,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.reload.Lock()
 	s.runCtx = gctx
 	s.site.Load().start(gctx, s.opts.Logger)
+	if m := s.tls.Load(); m != nil {
+		m.Start(gctx)
+	}
 	s.reload.Unlock()
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
@@ -256,6 +267,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "config", s.site.Load().cfg.File,
 		"domains", s.site.Load().cfg.Site.Domains)
+	s.waitCertificates(gctx)
 	s.notify.Ready(s.statusLine())
 	if s.opts.OnReady != nil {
 		s.opts.OnReady(s)
@@ -267,7 +279,38 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	err := g.Wait()
 	s.site.Load().close()
+	if m := s.tls.Load(); m != nil {
+		m.Stop()
+	}
 	return err
+}
+
+// waitCertificates holds READY=1 back (bounded by tls.ready_timeout, with
+// EXTEND_TIMEOUT_USEC for systemd) while first certificates are obtained;
+// port 80 already serves challenges and redirects meanwhile.
+func (s *Server) waitCertificates(ctx context.Context) {
+	m := s.tls.Load()
+	if m == nil {
+		return
+	}
+	select {
+	case <-m.Ready():
+		return
+	default:
+	}
+	timeout := s.site.Load().cfg.TLS.ReadyTimeout.Duration
+	s.notify.ExtendTimeout(timeout + 30*time.Second)
+	s.notify.Status("obtaining certificates")
+	s.log.Info("waiting for certificates before reporting ready", "timeout", timeout.String(), "pending", m.Pending())
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-m.Ready():
+	case <-t.C:
+		s.log.Warn("certificates still pending; reporting ready anyway (HTTPS fails for these names until obtained)",
+			"pending", m.Pending())
+	case <-ctx.Done():
+	}
 }
 
 // dispatch sends each request to the current site's handler.

@@ -19,6 +19,7 @@ import (
 	"github.com/gitcourse/edge/reqid"
 	"github.com/gitcourse/edge/secheaders"
 	"github.com/gitcourse/edge/static"
+	"github.com/gitcourse/edge/tlsmgr"
 )
 
 // site is everything built from one configuration. A reload builds a new
@@ -47,7 +48,7 @@ type route struct {
 //	[[route]] prefix, static)
 //
 // /healthz comes after the headers so that it, too, carries them.
-func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admin.Snapshot, httpsPort string) (*site, error) {
+func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager) (*site, error) {
 	s := &site{cfg: cfg}
 	st, err := static.New(static.Options{
 		Root: cfg.Site.Root, SPA: cfg.Site.SPAEnabled(), Immutable: cfg.Site.Immutable,
@@ -84,7 +85,11 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
 	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
 	s.main = Chain(router(routes, st), append(common, hs.check)...)
-	s.port80 = Chain(hs.httpsRedirect(httpsPort), common...)
+	port80 := hs.httpsRedirect(httpsPort)
+	if mgr != nil {
+		port80 = mgr.HTTPHandler(port80) // ACME HTTP-01 before the redirect
+	}
+	s.port80 = Chain(port80, common...)
 	return s, nil
 }
 

@@ -43,6 +43,12 @@ type entry struct {
 
 	checked atomic.Int64 // unix nanoseconds of the last stat
 
+	// mem is the bytes charged to the cache budget for this entry; evicted
+	// is set once it has left the cache. Both are atomics so that evicting
+	// never waits for a compression in progress (which holds mu).
+	mem     atomic.Int64
+	evicted atomic.Bool
+
 	mu       sync.Mutex
 	variants map[string]*variant // by encoding; guarded by mu
 }
@@ -86,24 +92,38 @@ func (c *cache) get(name string, now time.Time) *entry {
 	fresh.checked.Store(now.UnixNano())
 	c.mu.Lock()
 	if old := c.entries[name]; old != nil {
-		c.budget.Add(old.memSize())
+		c.release(old)
 	}
 	if len(c.entries) >= maxEntries {
-		clear(c.entries) // crude but bounded: hostile names cannot grow memory
+		// Crude but bounded: hostile names cannot grow memory.
+		for _, e := range c.entries {
+			c.release(e)
+		}
+		clear(c.entries)
 	}
 	c.entries[name] = fresh
 	c.mu.Unlock()
 	return fresh
 }
 
-func (e *entry) memSize() int64 {
-	n := int64(len(e.data))
-	e.mu.Lock()
-	for _, v := range e.variants {
-		n += int64(len(v.data))
+// charge takes n bytes for e from the budget, or reports false and takes
+// nothing when they do not fit.
+func (c *cache) charge(e *entry, n int64) bool {
+	if c.budget.Add(-n) < 0 {
+		c.budget.Add(n)
+		return false
 	}
-	e.mu.Unlock()
-	return n
+	e.mem.Add(n)
+	if e.evicted.Load() { // evicted meanwhile: give it straight back
+		c.budget.Add(e.mem.Swap(0))
+	}
+	return true
+}
+
+// release gives back what e holds; requests still using e keep working.
+func (c *cache) release(e *entry) {
+	e.evicted.Store(true)
+	c.budget.Add(e.mem.Swap(0))
 }
 
 // stillValid reports whether the file behind e is unchanged.
@@ -149,15 +169,13 @@ func (c *cache) load(name string) *entry {
 	e.ctype = []string{contentType(name)}
 	e.lastMod = []string{e.modTime.UTC().Format(http.TimeFormat)}
 	e.variants = map[string]*variant{}
-	if e.size <= c.maxFile && c.budget.Add(-e.size) >= 0 {
+	if e.size <= c.maxFile && c.charge(e, e.size) {
 		data, err := io.ReadAll(io.LimitReader(f, e.size))
 		if err == nil && int64(len(data)) == e.size {
 			e.data = data
 		} else {
-			c.budget.Add(e.size)
+			c.budget.Add(e.mem.Swap(0)) // not kept
 		}
-	} else {
-		c.budget.Add(e.size)
 	}
 	e.etag = makeETag(e.data, e.size, e.modTime)
 	if c.precomp {
@@ -180,7 +198,7 @@ func escapesRoot(err error) bool {
 func (c *cache) loadSidecars(e *entry) {
 	for enc, ext := range map[string]string{encBrotli: ".br", encGzip: ".gz"} {
 		data, err := c.root.ReadFile(e.name + ext)
-		if err != nil || int64(len(data)) > c.maxFile || c.budget.Add(-int64(len(data))) < 0 {
+		if err != nil || int64(len(data)) > c.maxFile || !c.charge(e, int64(len(data))) {
 			continue
 		}
 		e.variants[enc] = &variant{data: data, etag: variantETag(e.etag, enc)}
@@ -214,7 +232,7 @@ func (e *entry) variant(enc string, c *cache) *variant {
 		return nil
 	}
 	v := &variant{etag: variantETag(e.etag, enc)}
-	if out := compress(e.data, enc); out != nil && len(out) < len(e.data) && c.budget.Add(-int64(len(out))) >= 0 {
+	if out := compress(e.data, enc); out != nil && len(out) < len(e.data) && c.charge(e, int64(len(out))) {
 		v.data = out
 	}
 	e.variants[enc] = v

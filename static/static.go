@@ -194,7 +194,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serve(w, r, g, e, h.cacheControl(r.URL.Path, lookup), http.StatusOK)
 	case e.escapes:
 		h.notFound(w, r, g, now)
-	case h.opts.SPA && !hasExtension(lookup):
+	case h.opts.SPA && !hasExtension(name): // name: "/x/" is a route, not "/x/index.html"
 		index := g.cache.get("index.html", now)
 		if index.missing {
 			h.notFound(w, r, g, now)

@@ -6,25 +6,28 @@
 // ([tls] internal = true, and the local defaults). A handshake for a name
 // that is not configured fails: no certificate is ever obtained for it.
 //
-// ACME issuance (certmagic) is not part of this build yet: a configuration
-// that needs it is refused at start with a message that says so.
+// Every other configured name gets its certificate over ACME
+// (github.com/caddyserver/certmagic): certificates already in storage are
+// served at once, missing ones are obtained in the background while port
+// 80 answers challenges and redirects.
 package tlsmgr
 
 import (
+	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gitcourse/edge/config"
 )
-
-// ErrACMEUnavailable reports a configuration that needs ACME issuance.
-var ErrACMEUnavailable = errors.New("ACME certificates are not available in this build yet (fix: set [tls] internal = true, list [tls] certificates, or set server.https = \"\")")
 
 // Manager answers TLS handshakes for the configured domains.
 type Manager struct {
@@ -32,15 +35,30 @@ type Manager struct {
 	ipNames  bool // an IP address is configured: handshakes without SNI are allowed
 	files    *fileCerts
 	ca       *InternalCA
+	acme     *acme // nil when no name needs ACME
 	minVer   uint16
 	log      *slog.Logger
 	stateDir string
+	cancel   context.CancelFunc
 }
 
-// New builds the manager for cfg. It starts no goroutines.
-func New(cfg *config.Config, log *slog.Logger) (*Manager, error) {
+// Options are the manager's outputs.
+type Options struct {
+	// Logger receives obtain/renew/failure lines.
+	Logger *slog.Logger
+	// LogWriter receives certmagic's own warnings as JSON lines.
+	LogWriter io.Writer
+}
+
+// New builds the manager for cfg. With ACME names it creates certmagic's
+// cache (and its maintenance goroutine); Start begins obtaining.
+func New(cfg *config.Config, opts Options) (*Manager, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if opts.LogWriter == nil {
+		opts.LogWriter = os.Stderr
 	}
 	m := &Manager{names: map[string]bool{}, log: log.With("component", "tlsmgr"), stateDir: cfg.Server.StateDir, minVer: tls.VersionTLS12}
 	if cfg.TLS.MinVersion == "1.3" {
@@ -69,9 +87,60 @@ func New(cfg *config.Config, log *slog.Logger) (*Manager, error) {
 		}
 		m.ca = ca
 	case len(uncovered) > 0:
-		return nil, fmt.Errorf("no certificate for %s: %w", strings.Join(uncovered, ", "), ErrACMEUnavailable)
+		a, err := newACME(cfg, uncovered, m.log, zapLogger(opts.LogWriter))
+		if err != nil {
+			return nil, err
+		}
+		m.acme = a
 	}
 	return m, nil
+}
+
+// Start begins obtaining missing ACME certificates in the background
+// (stored ones are served at once). Stop ends it.
+func (m *Manager) Start(ctx context.Context) {
+	ctx, m.cancel = context.WithCancel(ctx)
+	if m.acme != nil {
+		m.acme.Start(ctx)
+	}
+}
+
+// Stop ends background work and certificate maintenance.
+func (m *Manager) Stop() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.acme != nil {
+		m.acme.Stop()
+	}
+}
+
+// Ready is closed when every configured name has a certificate.
+func (m *Manager) Ready() <-chan struct{} {
+	if m.acme != nil {
+		return m.acme.Ready()
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
+// Pending lists the names still waiting for a certificate, with the last
+// error.
+func (m *Manager) Pending() map[string]string {
+	if m.acme == nil {
+		return nil
+	}
+	return m.acme.Pending()
+}
+
+// HTTPHandler answers ACME HTTP-01 challenges on port 80 and passes every
+// other request to next.
+func (m *Manager) HTTPHandler(next http.Handler) http.Handler {
+	if m.acme == nil {
+		return next
+	}
+	return m.acme.httpHandler(next)
 }
 
 // uncovered lists the domains no certificate file covers.
@@ -99,9 +168,17 @@ func (m *Manager) TLSConfig() *tls.Config {
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		NextProtos:     []string{"h2", "http/1.1"},
+		NextProtos:     m.nextProtos(),
 		GetCertificate: m.GetCertificate,
 	}
+}
+
+// nextProtos offers acme-tls/1 only when TLS-ALPN-01 may be answered.
+func (m *Manager) nextProtos() []string {
+	if m.acme != nil {
+		return []string{"h2", "http/1.1", "acme-tls/1"}
+	}
+	return []string{"h2", "http/1.1"}
 }
 
 // GetCertificate picks the certificate for the SNI name and refuses names
@@ -122,6 +199,9 @@ func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 	if m.ca != nil {
 		return m.ca.Leaf()
 	}
+	if m.acme != nil && slices.Contains(m.acme.names, name) {
+		return m.acme.getCertificate(hello)
+	}
 	return nil, fmt.Errorf("no certificate for %q", name)
 }
 
@@ -134,6 +214,10 @@ func (m *Manager) Expiry() map[string]time.Time {
 		} else if m.ca != nil {
 			if leaf, err := m.ca.Leaf(); err == nil {
 				out[name] = leaf.Leaf.NotAfter
+			}
+		} else if m.acme != nil {
+			if t, ok := m.acme.expiry(name); ok {
+				out[name] = t
 			}
 		}
 	}

@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strings"
+
+	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/reqid"
+)
+
+// Trusted is the set of proxies in front of edge whose forwarding headers
+// are kept (server.trusted_proxies). The nil *Trusted trusts no one.
+type Trusted struct{ nets []netip.Prefix }
+
+// NewTrusted parses CIDR networks or single addresses.
+func NewTrusted(networks []string) (*Trusted, error) {
+	t := &Trusted{}
+	for _, n := range networks {
+		p, err := config.ParseNetwork(n)
+		if err != nil {
+			return nil, fmt.Errorf("parse server.trusted_proxies: %w", err)
+		}
+		t.nets = append(t.nets, p)
+	}
+	return t, nil
+}
+
+// Contains reports whether a belongs to a trusted network.
+func (t *Trusted) Contains(a netip.Addr) bool {
+	if t == nil || !a.IsValid() {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range t.nets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Peer reports whether r comes straight from a trusted proxy. It fits
+// reqid.Trusting.
+func (t *Trusted) Peer(r *http.Request) bool {
+	if t == nil || len(t.nets) == 0 {
+		return false
+	}
+	return t.Contains(peerAddr(r.RemoteAddr))
+}
+
+// peerAddr parses "ip:port"; the zero Addr when it is not one (a unix
+// socket peer).
+func peerAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// clientIP is the address of the client as far as edge can tell: the peer,
+// or behind trusted proxies the right-most X-Forwarded-For entry that is
+// not one of them.
+func (t *Trusted) clientIP(peer netip.Addr, xff []string) netip.Addr {
+	client := peer
+	if !t.Contains(peer) {
+		return client
+	}
+	hops := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return client // garbage from before the trusted chain
+		}
+		client = a.Unmap()
+		if !t.Contains(client) {
+			return client
+		}
+	}
+	return client
+}
+
+// rewrite points the outgoing request at the next upstream and sets the
+// forwarding headers.
+func (rt *Route) rewrite(pr *httputil.ProxyRequest) {
+	u := rt.pick()
+	pr.SetURL(u.url)
+	if rt.passHost {
+		pr.Out.Host = pr.In.Host
+	}
+	rt.forwarded(pr)
+	// edge answers "Expect: 100-continue" itself when the transport first
+	// reads the body; an upstream 100 would be relayed as a 1xx, which
+	// clears the headers edge already set on the response.
+	pr.Out.Header.Del("Expect")
+}
+
+// forwarded sets X-Forwarded-*, X-Real-IP and X-Request-ID. ReverseProxy
+// has removed the client's X-Forwarded-* and Forwarded before Rewrite.
+func (rt *Route) forwarded(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	peer := peerAddr(in.RemoteAddr)
+	trusted := rt.trusted.Contains(peer)
+	if trusted {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			out.Header["X-Forwarded-For"] = prior // SetXForwarded appends the peer
+		}
+	}
+	pr.SetXForwarded()
+	if trusted {
+		if p := in.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			out.Header.Set("X-Forwarded-Proto", p)
+		}
+		if h := in.Header.Get("X-Forwarded-Host"); h != "" {
+			out.Header.Set("X-Forwarded-Host", h)
+		}
+	}
+	out.Header.Del("X-Real-Ip")
+	if client := rt.trusted.clientIP(peer, in.Header["X-Forwarded-For"]); client.IsValid() {
+		out.Header.Set("X-Real-Ip", client.String())
+	}
+	if id := reqid.From(in.Context()); id != "" {
+		out.Header.Set(reqid.Header, id)
+	} else if !trusted || !reqid.Valid(in.Header.Get(reqid.Header)) {
+		out.Header.Del(reqid.Header)
+	}
+}
+
+// modifyResponse drops the upstream's Server (edge names itself, without a
+// version) and its X-Request-ID (edge has set the request's own).
+func (rt *Route) modifyResponse(res *http.Response) error {
+	res.Header.Del("Server")
+	if reqid.From(res.Request.Context()) != "" {
+		res.Header.Del(reqid.Header)
+	}
+	return nil
+}
+
+// upstreamWins are the response headers that edge's chain may already have
+// set; when the upstream sets one too, its value is sent, once.
+var upstreamWins = []string{
+	"Content-Security-Policy", "Content-Security-Policy-Report-Only", "X-Frame-Options",
+	"Referrer-Policy", "Permissions-Policy", "X-Content-Type-Options", "Strict-Transport-Security",
+}
+
+// responseWriter records the status for the route's statistics and, as the
+// header is written, keeps one value of each header in upstreamWins.
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+type responseWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+		h := w.Header()
+		for _, k := range upstreamWins {
+			if v := h[k]; len(v) > 1 {
+				h[k] = v[len(v)-1:]
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap returns the wrapped writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusFor is the status r was answered with: 101 for a passed-through
+// upgrade (written on the hijacked connection).
+func (w *responseWriter) statusFor(r *http.Request) int {
+	switch {
+	case w.code != 0:
+		return w.code
+	case r.Header.Get("Upgrade") != "":
+		return http.StatusSwitchingProtocols
+	}
+	return http.StatusOK
+}

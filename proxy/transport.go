@@ -1,0 +1,182 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gitcourse/edge/config"
+)
+
+// idlePerUpstream is how many idle keep-alive connections are pooled per
+// upstream: above the concurrency a small VPS app sees, so that a busy
+// route does not open a connection per request.
+const idlePerUpstream = 128
+
+// newTransport returns the HTTP/1.1 transport of a route with n upstreams:
+// connect, response-header and idle timeouts from the configuration, no
+// environment proxy, no transparent gzip (the client's Accept-Encoding
+// passes through unchanged).
+func newTransport(t config.Timeouts, n int) *http.Transport {
+	dialer := &net.Dialer{Timeout: t.Connect.Duration, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          idlePerUpstream * n,
+		MaxIdleConnsPerHost:   idlePerUpstream,
+		IdleConnTimeout:       t.Idle.Duration,
+		ResponseHeaderTimeout: t.ResponseHeader.Duration,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		// A non-nil empty map turns HTTP/2 off: uvicorn speaks HTTP/1.1.
+		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
+		WriteBufferSize: 16 << 10,
+		ReadBufferSize:  16 << 10,
+	}
+}
+
+// newProber returns the client of the active health checks: one fresh
+// connection per probe (a pooled one could hide a dead listener) and no
+// redirects followed.
+func newProber(t config.Timeouts) *http.Client {
+	dialer := &net.Dialer{Timeout: t.Connect.Duration}
+	return &http.Client{
+		Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true, DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// retrier is the route's http.RoundTripper: it sends the request to the
+// upstream chosen by rewrite, feeds the passive health state, and retries
+// once on another upstream when no connection could be made and the
+// request is idempotent.
+type retrier struct{ rt *Route }
+
+var _ http.RoundTripper = retrier{}
+
+// RoundTrip implements http.RoundTripper.
+func (t retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := t.rt
+	u := rt.byAddr[req.URL.Host]
+	retry := len(rt.upstreams) > 1 && idempotent(req)
+	var body *onceBody
+	if retry && req.Body != nil && req.Body != http.NoBody {
+		body = &onceBody{rc: req.Body}
+		first := *req
+		first.Body = body
+		req = &first
+	}
+	res, err := rt.send(u, req)
+	if err == nil || !retry || !isDialError(err) || body.wasRead() || req.Context().Err() != nil {
+		return res, err
+	}
+	alt := rt.pickOther(u)
+	if alt == nil {
+		return nil, err
+	}
+	rt.log.Info("retrying on another upstream", "upstream", u.addr, "retry", alt.addr, "error", err)
+	second := *req
+	second.URL = cloneURL(req.URL)
+	second.URL.Host = alt.addr
+	if !rt.passHost {
+		second.Host = ""
+	}
+	if body != nil {
+		second.Body = body.rc
+	}
+	return rt.send(alt, &second)
+}
+
+// send is one exchange with u; its outcome feeds u's passive health.
+func (rt *Route) send(u *upstream, req *http.Request) (*http.Response, error) {
+	if u == nil { // not one of ours: rewrite always picks from the route
+		return nil, errors.New("upstream " + req.URL.Host + " is not in route " + rt.path)
+	}
+	u.requests.Add(1)
+	res, err := rt.transport.RoundTrip(req)
+	now := rt.now()
+	switch {
+	case err == nil:
+		if u.served(now) {
+			rt.log.Info("upstream up", "upstream", u.addr, "reason", "answered a request")
+		}
+	case isUnreachable(err) && req.Context().Err() == nil:
+		if u.refused(err, now, rt.cooldown) {
+			rt.log.Warn("upstream down", "upstream", u.addr, "reason", "passive", "error", err,
+				"skipped_for", rt.cooldown.String())
+		}
+	}
+	return res, err
+}
+
+func cloneURL(u *url.URL) *url.URL { c := *u; return &c }
+
+// idempotent reports whether req may be sent twice: RFC 9110 idempotent
+// methods, or an Idempotency-Key header (as net/http.Transport treats it).
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, a := req.Header["Idempotency-Key"]
+	_, b := req.Header["X-Idempotency-Key"]
+	return a || b
+}
+
+// isDialError reports whether err happened while connecting, so that
+// nothing of the request was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// isUnreachable reports whether err says the upstream could not be
+// reached or dropped the connection: refused, reset, timed out connecting.
+func isUnreachable(err error) bool {
+	return isDialError(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// onceBody lets a request body be handed to a second attempt: the
+// transport closes the body of a failed attempt, so Close is deferred to
+// the underlying body only once something was read (and no retry can
+// follow). ReverseProxy closes its own wrapper when the handler ends.
+type onceBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+// Read implements io.Reader.
+func (b *onceBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+// Close implements io.Closer.
+func (b *onceBody) Close() error {
+	if b.read.Load() {
+		return b.rc.Close()
+	}
+	return nil
+}
+
+// wasRead reports whether the transport read from the body; false for nil.
+func (b *onceBody) wasRead() bool { return b != nil && b.read.Load() }
+
+// bufferPool recycles the 32 KiB copy buffers of response bodies.
+type bufferPool struct{ pool sync.Pool }
+
+var buffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+// Get implements httputil.BufferPool.
+func (p *bufferPool) Get() []byte { return *p.pool.Get().(*[]byte) }
+
+// Put implements httputil.BufferPool.
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }

@@ -1,0 +1,174 @@
+"""GitCourse API: the FastAPI backend that edge proxies in its tests.
+
+Run (Debian's packages, not a virtualenv):
+
+    DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db \
+    /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port 8000 \
+        --proxy-headers --forwarded-allow-ips=127.0.0.1
+
+Endpoints (all under /api):
+    GET  /api/health          liveness and a database round trip (503 if the database is down)
+    GET  /api/courses         list courses (?limit=&offset=)
+    POST /api/courses         create a course {"slug", "title", "description"?} -> 201
+    GET  /api/courses/{id}    one course, 404 when missing
+    GET  /api/echo            the request as this app received it (headers, client, port)
+    GET  /api/slow?s=N        answers after N seconds (at most 120)
+    GET  /api/events?n=&interval=   Server-Sent Events, one every interval seconds
+    WS   /api/ws              WebSocket echo (text and binary)
+"""
+
+import asyncio
+import json
+import os
+from typing import List, Optional
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, constr
+
+import db
+from models import Course
+
+app = FastAPI(title="GitCourse API", version="1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+INSTANCE = os.environ.get("INSTANCE", "")
+
+
+class CourseIn(BaseModel):
+    slug: constr(regex=r"^[a-z0-9][a-z0-9-]{0,99}$")
+    title: constr(min_length=1, max_length=200)
+    description: str = Field("", max_length=20000)
+
+
+class CourseOut(BaseModel):
+    id: int
+    slug: str
+    title: str
+    description: str
+    instructor_id: Optional[int]
+    created_at: str
+    updated_at: str
+
+
+def course_out(c: Course) -> CourseOut:
+    return CourseOut(
+        id=c.id,
+        slug=c.slug,
+        title=c.title,
+        description=c.description,
+        instructor_id=c.instructor_id,
+        created_at=c.created_at.isoformat(),
+        updated_at=c.updated_at.isoformat(),
+    )
+
+
+def require_db():
+    if not db.database_url():
+        raise HTTPException(status_code=503, detail="database not configured (DATABASE_URL)")
+
+
+@app.get("/api/health")
+def health(response: Response):
+    if not db.database_url():
+        return {"status": "ok", "database": "not configured", "instance": INSTANCE}
+    try:
+        with db.engine().connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # the cause goes to the log, a class name to the client
+        print(f"health: database error: {exc}", flush=True)
+        response.status_code = 503
+        return {"status": "error", "database": type(exc).__name__, "instance": INSTANCE}
+    return {"status": "ok", "database": "ok", "instance": INSTANCE}
+
+
+@app.get("/api/courses", response_model=List[CourseOut])
+def list_courses(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+    require_db()
+    with db.session() as s:
+        rows = s.execute(sa.select(Course).order_by(Course.id).limit(limit).offset(offset)).scalars().all()
+        return [course_out(c) for c in rows]
+
+
+@app.post("/api/courses", response_model=CourseOut, status_code=201)
+def create_course(body: CourseIn):
+    require_db()
+    with db.session() as s:
+        course = Course(slug=body.slug, title=body.title, description=body.description)
+        s.add(course)
+        try:
+            s.commit()
+        except sa.exc.IntegrityError:
+            s.rollback()
+            raise HTTPException(status_code=409, detail=f"a course with slug {body.slug!r} exists")
+        s.refresh(course)
+        return course_out(course)
+
+
+@app.get("/api/courses/{course_id}", response_model=CourseOut)
+def get_course(course_id: int):
+    require_db()
+    with db.session() as s:
+        course = s.get(Course, course_id)
+        if course is None:
+            raise HTTPException(status_code=404, detail="no such course")
+        return course_out(course)
+
+
+@app.get("/api/echo")
+async def echo(request: Request):
+    headers = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name, []).append(value)
+    client = request.client.host if request.client else None
+    server = request.scope.get("server") or (None, None)
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "query": request.url.query,
+        "scheme": request.url.scheme,
+        "headers": headers,
+        "client": client,
+        "server_port": server[1],
+        "instance": INSTANCE,
+    }
+
+
+@app.get("/api/slow")
+async def slow(s: float = Query(1.0, ge=0, le=120)):
+    await asyncio.sleep(s)
+    return {"slept": s}
+
+
+@app.get("/api/events")
+async def events(n: int = Query(5, ge=1, le=1000), interval: float = Query(0.5, ge=0, le=60)):
+    async def stream():
+        for i in range(1, n + 1):
+            if i > 1:
+                await asyncio.sleep(interval)
+            payload = json.dumps({"n": i, "of": n, "instance": INSTANCE})
+            yield f"id: {i}\nevent: tick\ndata: {payload}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@app.websocket("/api/ws")
+async def ws_echo(ws: WebSocket):
+    await ws.accept()
+    try:
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            if msg.get("text") is not None:
+                await ws.send_text(msg["text"])
+            elif msg.get("bytes") is not None:
+                await ws.send_bytes(msg["bytes"])
+    except WebSocketDisconnect:
+        return
+
+
+@app.exception_handler(404)
+async def not_found(request: Request, exc):
+    detail = getattr(exc, "detail", "not found")
+    return JSONResponse({"detail": detail}, status_code=404)
