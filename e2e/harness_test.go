@@ -183,14 +183,15 @@ type Edge struct {
 	HTTPSPort string
 	Opts      Options
 
-	cmd       *exec.Cmd
-	stdout    *syncBuffer
-	stderr    *syncBuffer
-	all       *syncBuffer
-	done      chan struct{}
-	stopped   bool // the test stopped it and checked the exit itself
-	clientsMu sync.Mutex
-	clients   map[string]*http.Client
+	cmd        *exec.Cmd
+	stdout     *syncBuffer
+	stderr     *syncBuffer
+	all        *syncBuffer
+	done       chan struct{}
+	stopped    bool // the test stopped it and checked the exit itself
+	cleanupSet bool
+	clientsMu  sync.Mutex
+	clients    map[string]*http.Client
 }
 
 // startEdge writes a site and a config and starts "edge run" on free
@@ -269,7 +270,10 @@ func (e *Edge) launch(args []string) error {
 		return err
 	}
 	e.stopped = false
-	e.t.Cleanup(e.mustCleanShutdown)
+	if !e.cleanupSet { // a relaunched edge is checked once, at the end
+		e.cleanupSet = true
+		e.t.Cleanup(e.mustCleanShutdown)
+	}
 	return nil
 }
 

@@ -159,6 +159,7 @@ func (a *acme) Start(ctx context.Context) {
 		close(a.ready)
 		return
 	}
+	go a.cleanLoop(ctx)
 	var wg sync.WaitGroup
 	for _, name := range a.names {
 		wg.Add(1)
@@ -179,7 +180,12 @@ func (a *acme) manage(ctx context.Context, name string) {
 	backoff := obtainBackoffMin
 	for {
 		err := a.cfg.ManageSync(ctx, []string{name})
-		if err == nil {
+		if _, cached := a.expiry(name); err == nil || cached {
+			if err != nil {
+				// A stored certificate is served; certmagic's maintenance
+				// keeps retrying the renewal.
+				a.log.Warn("renewal failed; serving the stored certificate meanwhile", "identifier", name, "error", err)
+			}
 			a.mu.Lock()
 			delete(a.pending, name)
 			a.mu.Unlock()
@@ -196,6 +202,30 @@ func (a *acme) manage(ctx context.Context, name string) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, obtainBackoffMax)
+	}
+}
+
+// cleanInterval is how often expired certificates (including those of
+// names no longer configured, which are not renewed) are pruned.
+const cleanInterval = 24 * time.Hour
+
+// cleanLoop prunes storage: certificates expired for more than a week and
+// stale OCSP staples. Names removed from the config are no longer managed,
+// so their certificates stop renewing and go with this cleaning.
+func (a *acme) cleanLoop(ctx context.Context) {
+	for {
+		err := certmagic.CleanStorage(ctx, a.storage, certmagic.CleanStorageOptions{
+			Logger: a.cfg.Logger, Interval: cleanInterval, OCSPStaples: true,
+			ExpiredCerts: true, ExpiredCertGracePeriod: 7 * 24 * time.Hour,
+		})
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("clean certificate storage", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(cleanInterval):
+		}
 	}
 }
 
