@@ -96,7 +96,7 @@ func TestH2Spec(t *testing.T) {
 	var suites struct {
 		Suites []struct {
 			Cases []struct {
-				Package string   `xml:"package,attr"`
+				Package string    `xml:"package,attr"`
 				Failure *struct{} `xml:"failure"`
 				Skipped *struct{} `xml:"skipped"`
 			} `xml:"testcase"`
