@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitcourse/edge/admin"
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/status"
 	"github.com/gitcourse/edge/sysd"
 	"github.com/gitcourse/edge/tlsmgr"
 	"golang.org/x/sync/errgroup"
@@ -71,6 +72,7 @@ type Server struct {
 	warnings        []string     // start-up self-check findings
 	beat            atomic.Int64 // supervisor heartbeat, unix nanoseconds
 	frozen          atomic.Bool  // test hook: wedge the serving loop
+	registry        *status.Registry
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -82,7 +84,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now()}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New()}
 	s.notify = sysd.NewNotifier(opts.Logger)
 	s.warnings = selfCheck(cfg)
 	for _, w := range s.warnings {
@@ -196,6 +198,9 @@ func addrOf(ln net.Listener) string {
 	}
 	return ln.Addr().String()
 }
+
+// Registry is the shared status every subsystem reports to.
+func (s *Server) Registry() *status.Registry { return s.registry }
 
 // TLS returns the current certificate manager, or nil when HTTPS is off.
 func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
