@@ -21,11 +21,7 @@ func adminSocket(path string, explicit bool) (string, error) {
 			return config.Local().Server.AdminSocket, nil
 		}
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return "", configError(err)
-	}
-	return cfg.Server.AdminSocket, nil
+	return config.AdminSocket(path)
 }
 
 func callControl(ctx context.Context, path string, explicit bool, method, endpoint string) ([]byte, error) {

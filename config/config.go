@@ -241,33 +241,73 @@ type Backup struct {
 	PGBin string `toml:"pg_bin"`
 }
 
-// Check is one configured health check; exactly one of HTTP, TCP, Postgres
-// and Disk is set.
+// Check is one configured health check; exactly one of HTTP, TCP, Postgres,
+// Disk and Route is set.
 type Check struct {
-	// Name identifies the check in alerts, metrics and the status page.
+	// Name identifies the check in alerts, metrics and the status page:
+	// letters, digits, ".", "_" and "-", at most 64 characters.
 	Name string `toml:"name"`
-	// HTTP is a URL expected to answer 2xx.
+	// HTTP is a URL expected to answer 2xx (or Status); https URLs have
+	// their certificate verified.
 	HTTP string `toml:"http"`
 	// TCP is a "host:port" expected to accept a connection.
 	TCP string `toml:"tcp"`
 	// Postgres is a database URL expected to answer SELECT 1.
 	Postgres Secret `toml:"postgres"`
-	// Disk is a path whose file system must keep MinFree bytes free.
+	// Disk is a path whose file system must keep MinFree bytes and
+	// MinFreeInodes inodes free.
 	Disk string `toml:"disk"`
+	// Route is the path of a [[route]] whose traffic is judged from edge's
+	// own counters: the share of 5xx answers and the p95 latency over
+	// Window. It replaces the built-in traffic check of that route.
+	Route string `toml:"route"`
 	// MinFree is the free space a disk check requires. Default: "1GB".
 	MinFree ByteSize `toml:"min_free"`
+	// MinFreeInodes is the number of free inodes a disk check requires
+	// (ignored on file systems without an inode limit). Default: 1000.
+	MinFreeInodes int64 `toml:"min_free_inodes"`
 	// Contains is a substring an HTTP check's body must contain.
 	Contains string `toml:"contains"`
-	// Interval between runs. Default: "30s".
+	// Status is the status code an HTTP check expects; 0 accepts any 2xx.
+	// Default: 0.
+	Status int `toml:"status"`
+	// MaxErrorRate fails a route check when more than this share of the
+	// requests in Window got a 5xx answer. Default: 0.05.
+	MaxErrorRate float64 `toml:"max_error_rate"`
+	// MaxP95 fails a route check when the 95th percentile latency in
+	// Window is above it; "0s" turns the latency test off. Default: "2s".
+	MaxP95 Duration `toml:"max_p95"`
+	// Window is the time a route check looks back over. Default: "5m".
+	Window Duration `toml:"window"`
+	// MinRequests is the fewest requests in Window a route check judges;
+	// with fewer it passes. Default: 20.
+	MinRequests int `toml:"min_requests"`
+	// Interval between runs; each run starts with a small random jitter.
+	// Default: "30s".
 	Interval Duration `toml:"interval"`
-	// Timeout of one run. Default: "5s".
+	// Timeout of one run, at most 80% of Interval. Default: "5s".
 	Timeout Duration `toml:"timeout"`
+	// Failures is how many failed runs in a row take the check down (and
+	// send the alert). Default: 3.
+	Failures int `toml:"failures"`
+	// Successes is how many passed runs in a row bring a down check back
+	// up (and send "resolved"); doubled while the check flaps. Default: 2.
+	Successes int `toml:"successes"`
 }
 
 // Alerts configures the alert channels.
 type Alerts struct {
 	// Repeat re-sends an alert while a check is still failing. Default: "4h".
 	Repeat Duration `toml:"repeat"`
+	// HeartbeatURL is a dead man's switch (healthchecks.io, Uptime Kuma
+	// push, ...): it gets a GET every HeartbeatInterval while no check is
+	// down, so the silence of a dead host is noticed. Default: "" (off).
+	HeartbeatURL Secret `toml:"heartbeat_url"`
+	// HeartbeatInterval is how often HeartbeatURL is pinged. Default: "1m".
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	// BackupHeartbeatURL gets a GET after each successful backup.
+	// Default: "" (off).
+	BackupHeartbeatURL Secret `toml:"backup_heartbeat_url"`
 	// Email sends alerts over SMTP.
 	Email *Email `toml:"email"`
 	// Telegram sends alerts through the Telegram Bot API.
@@ -276,7 +316,8 @@ type Alerts struct {
 	Webhook *Webhook `toml:"webhook"`
 }
 
-// Email is an SMTP alert channel.
+// Email is an SMTP alert channel. STARTTLS is used whenever the server
+// offers it; credentials are sent without TLS only to a loopback server.
 type Email struct {
 	// SMTP is the server "host:port".
 	SMTP string `toml:"smtp"`
@@ -288,6 +329,8 @@ type Email struct {
 	Username string `toml:"username"`
 	// Password for SMTP AUTH (from the environment).
 	Password Secret `toml:"password"`
+	// Timeout bounds one delivery attempt. Default: "10s".
+	Timeout Duration `toml:"timeout"`
 }
 
 // Telegram is a Telegram Bot API alert channel.
@@ -298,12 +341,21 @@ type Telegram struct {
 	ChatID string `toml:"chat_id"`
 	// API is the Bot API base URL. Default: "https://api.telegram.org".
 	API string `toml:"api"`
+	// Timeout bounds one delivery attempt. Default: "10s".
+	Timeout Duration `toml:"timeout"`
 }
 
-// Webhook is a generic JSON webhook alert channel.
+// Webhook is a generic JSON webhook alert channel; the body carries "text"
+// (Slack), "content" (Discord), "message" and "title" (ntfy) besides
+// structured fields.
 type Webhook struct {
 	// URL receives a JSON POST per alert (from the environment).
 	URL Secret `toml:"url"`
+	// Topic is added to the body as "topic", for ntfy's JSON publishing
+	// at the server's root URL. Default: "".
+	Topic string `toml:"topic"`
+	// Timeout bounds one delivery attempt. Default: "10s".
+	Timeout Duration `toml:"timeout"`
 }
 
 // Line returns the line of the key path in the file, or 0 when unknown.

@@ -92,15 +92,52 @@ func (c *Config) applyDefaults() {
 		c.Backup.applyDefaults(c.pos)
 	}
 	for i := range c.Checks {
-		setDuration(&c.Checks[i].Interval, 30*time.Second)
-		setDuration(&c.Checks[i].Timeout, 5*time.Second)
-		if c.Checks[i].Disk != "" && c.Checks[i].MinFree.Bytes == 0 && c.Checks[i].MinFree.invalid == "" {
-			c.Checks[i].MinFree.Bytes = 1e9
+		c.Checks[i].applyDefaults(c.pos, fmt.Sprintf("check[%d]", i))
+	}
+	c.Alerts.applyDefaults()
+}
+
+// applyDefaults fills the check's unset keys; key is its path in the file
+// ("check[0]"), so that a written 0 is kept for Validate to judge.
+func (ch *Check) applyDefaults(pos positions, key string) {
+	setDuration(&ch.Interval, 30*time.Second)
+	setDuration(&ch.Timeout, 5*time.Second)
+	if ch.Disk != "" && ch.MinFree.Bytes == 0 && ch.MinFree.invalid == "" {
+		ch.MinFree.Bytes = 1e9
+	}
+	for _, d := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"failures", &ch.Failures, 3}, {"successes", &ch.Successes, 2}, {"min_requests", &ch.MinRequests, 20}} {
+		if !pos.has(key + "." + d.name) {
+			setDefault(d.v, d.def)
 		}
 	}
-	setDuration(&c.Alerts.Repeat, 4*time.Hour)
-	if t := c.Alerts.Telegram; t != nil {
+	if !pos.has(key + ".min_free_inodes") {
+		setDefault(&ch.MinFreeInodes, 1000)
+	}
+	if !pos.has(key + ".max_error_rate") {
+		setDefault(&ch.MaxErrorRate, 0.05)
+	}
+	if !pos.has(key + ".max_p95") {
+		setDuration(&ch.MaxP95, 2*time.Second)
+	}
+	setDuration(&ch.Window, 5*time.Minute)
+}
+
+func (a *Alerts) applyDefaults() {
+	setDuration(&a.Repeat, 4*time.Hour)
+	setDuration(&a.HeartbeatInterval, time.Minute)
+	if e := a.Email; e != nil {
+		setDuration(&e.Timeout, 10*time.Second)
+	}
+	if t := a.Telegram; t != nil {
 		setDefault(&t.API, "https://api.telegram.org")
+		setDuration(&t.Timeout, 10*time.Second)
+	}
+	if w := a.Webhook; w != nil {
+		setDuration(&w.Timeout, 10*time.Second)
 	}
 }
 

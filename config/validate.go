@@ -288,6 +288,9 @@ func (v *validator) tls() {
 	if t.ACMECARoot != "" {
 		v.fileExists("tls.acme_ca_root", t.ACMECARoot)
 	}
+	if len(t.Challenges) == 0 {
+		v.failf("tls.challenges", ErrRequired, "at least one of \"http-01\", \"tls-alpn-01\"")
+	}
 	for i, ch := range t.Challenges {
 		if ch != "http-01" && ch != "tls-alpn-01" {
 			v.failf(fmt.Sprintf("tls.challenges[%d]", i), ErrInvalidValue, "%q (fix: \"http-01\" or \"tls-alpn-01\")", ch)
@@ -444,46 +447,127 @@ func (v *validator) passwordFromEnv(key string) {
 	}
 }
 
+var checkNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
 func (v *validator) checks() {
 	names := map[string]bool{}
+	routes := map[string]bool{}
 	for i, c := range v.c.Checks {
 		key := fmt.Sprintf("check[%d]", i)
-		if c.Name == "" {
+		switch {
+		case c.Name == "":
 			v.fail(key+".name", ErrRequired)
-		} else if names[c.Name] {
+		case names[c.Name]:
 			v.failf(key+".name", ErrDuplicate, "%q", c.Name)
+		case !checkNameRE.MatchString(c.Name):
+			v.failf(key+".name", ErrInvalidValue, "%q (fix: letters, digits, \".\", \"_\" and \"-\", at most 64)", c.Name)
 		}
 		names[c.Name] = true
 		kinds := 0
-		for _, set := range []bool{c.HTTP != "", c.TCP != "", c.Postgres != "", c.Disk != ""} {
+		for _, set := range []bool{c.HTTP != "", c.TCP != "", c.Postgres != "", c.Disk != "", c.Route != ""} {
 			if set {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			v.failf(key, ErrInvalidValue, "set exactly one of http, tcp, postgres, disk")
+			v.failf(key, ErrInvalidValue, "set exactly one of http, tcp, postgres, disk, route")
 		}
-		if c.HTTP != "" {
-			if u, err := url.Parse(c.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				v.failf(key+".http", ErrInvalidValue, "%q is not an http(s) URL", c.HTTP)
+		v.checkTarget(key, c)
+		if c.Route != "" {
+			if routes[c.Route] {
+				v.failf(key+".route", ErrDuplicate, "%q already has a check", c.Route)
 			}
-		}
-		if c.Postgres != "" {
-			v.databaseURL(key+".postgres", c.Postgres.Reveal())
-		}
-		if c.Disk != "" {
-			v.dirExists(key+".disk", c.Disk)
+			routes[c.Route] = true
+			v.routeCheck(key, c)
 		}
 		if err := c.MinFree.check(); err != nil {
 			v.fail(key+".min_free", err)
 		}
+		if c.MinFreeInodes < 0 {
+			v.failf(key+".min_free_inodes", ErrInvalidValue, "%d must not be negative", c.MinFreeInodes)
+		}
+		for name, n := range map[string]int{"failures": c.Failures, "successes": c.Successes} {
+			if n < 1 || n > 100 {
+				v.failf(key+"."+name, ErrInvalidValue, "%d (fix: a count of consecutive runs from 1 to 100)", n)
+			}
+		}
 		v.durations(key, map[string]Duration{"interval": c.Interval, "timeout": c.Timeout})
+		if c.Interval.check() == nil && c.Timeout.check() == nil {
+			if c.Interval.Duration <= 0 {
+				v.failf(key+".interval", ErrInvalidValue, "must be above 0")
+			} else if c.Timeout.Duration <= 0 || c.Timeout.Duration > c.Interval.Duration {
+				v.failf(key+".timeout", ErrInvalidValue, "%s must be above 0 and at most interval %s", c.Timeout.Duration, c.Interval.Duration)
+			}
+		}
+	}
+}
+
+// checkTarget validates what an http, tcp, postgres or disk check points at.
+func (v *validator) checkTarget(key string, c Check) {
+	if c.HTTP != "" {
+		if u, err := url.Parse(c.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.failf(key+".http", ErrInvalidValue, "%q is not an http(s) URL", c.HTTP)
+		}
+	}
+	if c.Status != 0 && (c.Status < 100 || c.Status > 599) {
+		v.failf(key+".status", ErrInvalidValue, "%d is not an HTTP status code", c.Status)
+	}
+	if c.HTTP == "" && (c.Status != 0 || c.Contains != "") {
+		v.failf(key, ErrInvalidValue, "status and contains apply to http checks only")
+	}
+	if c.TCP != "" {
+		if host, port, err := net.SplitHostPort(c.TCP); err != nil || host == "" || port == "" {
+			v.failf(key+".tcp", ErrInvalidValue, "%q (fix: \"127.0.0.1:5432\")", c.TCP)
+		}
+	}
+	if c.Postgres != "" {
+		v.databaseURL(key+".postgres", c.Postgres.Reveal())
+	}
+	if c.Disk != "" {
+		v.dirExists(key+".disk", c.Disk)
+	}
+}
+
+// routeCheck validates the thresholds of a check on a [[route]]'s traffic.
+func (v *validator) routeCheck(key string, c Check) {
+	found := false
+	for _, r := range v.c.Routes {
+		found = found || r.Path == c.Route
+	}
+	if !found {
+		v.failf(key+".route", ErrInvalidValue, "%q is not the path of a [[route]]", c.Route)
+	}
+	if c.MaxErrorRate <= 0 || c.MaxErrorRate > 1 {
+		v.failf(key+".max_error_rate", ErrInvalidValue, "%v must be above 0 and at most 1 (fix: 0.05 for 5%%)", c.MaxErrorRate)
+	}
+	if c.MinRequests < 0 {
+		v.failf(key+".min_requests", ErrInvalidValue, "%d must not be negative", c.MinRequests)
+	}
+	v.durations(key, map[string]Duration{"window": c.Window, "max_p95": c.MaxP95})
+	if c.Window.check() == nil && c.Window.Duration <= 0 {
+		v.failf(key+".window", ErrInvalidValue, "must be above 0")
+	}
+}
+
+// httpURL checks an optional http(s) URL.
+func (v *validator) httpURL(key, raw string) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.failf(key, ErrInvalidValue, "not an http(s) URL")
 	}
 }
 
 func (v *validator) alerts() {
 	a := v.c.Alerts
-	v.durations("alerts", map[string]Duration{"repeat": a.Repeat})
+	v.durations("alerts", map[string]Duration{"repeat": a.Repeat, "heartbeat_interval": a.HeartbeatInterval})
+	if a.HeartbeatURL != "" {
+		v.httpURL("alerts.heartbeat_url", a.HeartbeatURL.Reveal())
+		if a.HeartbeatInterval.check() == nil && a.HeartbeatInterval.Duration <= 0 {
+			v.failf("alerts.heartbeat_interval", ErrInvalidValue, "must be above 0")
+		}
+	}
+	if a.BackupHeartbeatURL != "" {
+		v.httpURL("alerts.backup_heartbeat_url", a.BackupHeartbeatURL.Reveal())
+	}
 	if e := a.Email; e != nil {
 		if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
 			v.failf("alerts.email.smtp", ErrInvalidValue, "%q (fix: \"smtp.example.com:587\")", e.SMTP)
@@ -494,9 +578,15 @@ func (v *validator) alerts() {
 		if len(e.To) == 0 {
 			v.fail("alerts.email.to", ErrRequired)
 		}
+		for i, to := range e.To {
+			if !strings.Contains(to, "@") || strings.ContainsAny(to, "\r\n<>,") {
+				v.failf(fmt.Sprintf("alerts.email.to[%d]", i), ErrInvalidValue, "%q is not an email address", to)
+			}
+		}
 		if e.Password != "" {
 			v.fromEnv("alerts.email.password")
 		}
+		v.channelTimeout("alerts.email.timeout", e.Timeout)
 	}
 	if t := a.Telegram; t != nil {
 		if t.Token == "" || t.ChatID == "" {
@@ -506,10 +596,18 @@ func (v *validator) alerts() {
 		if u, err := url.Parse(t.API); err != nil || u.Host == "" {
 			v.failf("alerts.telegram.api", ErrInvalidValue, "%q is not a URL", t.API)
 		}
+		v.channelTimeout("alerts.telegram.timeout", t.Timeout)
 	}
 	if w := a.Webhook; w != nil {
-		if u, err := url.Parse(w.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.failf("alerts.webhook.url", ErrInvalidValue, "not an http(s) URL")
-		}
+		v.httpURL("alerts.webhook.url", w.URL.Reveal())
+		v.channelTimeout("alerts.webhook.timeout", w.Timeout)
+	}
+}
+
+func (v *validator) channelTimeout(key string, d Duration) {
+	if err := d.check(); err != nil {
+		v.fail(key, err)
+	} else if d.Duration <= 0 {
+		v.failf(key, ErrInvalidValue, "must be above 0")
 	}
 }

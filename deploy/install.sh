@@ -16,7 +16,7 @@ dry=0
 destdir=""
 binary=""
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -103,7 +103,13 @@ fi
 ensure_dir /var/lib/edge 0700 edge:edge
 ensure_dir /var/backups/gitcourse 0750 edge:edge
 ensure_dir /var/www/gitcourse 0755 root:root
-ensure_dir /var/www/gitcourse/releases 0755 root:root
+ensure_dir /var/www/gitcourse/frontend 0755 root:root
+ensure_dir /var/www/gitcourse/frontend/releases 0755 root:root
+ensure_dir /var/log/edge 0750 edge:edge
+ensure_dir /usr/local/share/doc/edge 0755 root:root
+for doc in "$here"/../docs/*.md; do
+  [ -e "$doc" ] && install_file "$doc" "/usr/local/share/doc/edge/$(basename "$doc")" 0644
+done
 if [ -e "$root/var/www/gitcourse/.env" ]; then
   run chmod 0640 "$root/var/www/gitcourse/.env"
   echo "ok: /var/www/gitcourse/.env exists; mode set to 0640"

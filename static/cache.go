@@ -91,8 +91,15 @@ func (c *cache) get(name string, now time.Time) *entry {
 	fresh := c.load(name)
 	fresh.checked.Store(now.UnixNano())
 	c.mu.Lock()
-	if old := c.entries[name]; old != nil {
-		c.release(old)
+	if cur := c.entries[name]; cur != e && cur != nil {
+		// Another request replaced e meanwhile: share its entry, so that
+		// compressed forms are made once, not once per request.
+		c.mu.Unlock()
+		c.release(fresh)
+		return cur
+	}
+	if e != nil {
+		c.release(e)
 	}
 	if len(c.entries) >= maxEntries {
 		// Crude but bounded: hostile names cannot grow memory.

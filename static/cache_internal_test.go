@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -125,5 +126,38 @@ func touch(t *testing.T, path string, mod time.Time) {
 	t.Helper()
 	if err := os.Chtimes(path, mod, mod); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentGetSharesOneEntry: requests that find a name missing or
+// stale at the same moment must end up with one entry, so that its
+// compressed forms are made once, not once per request (a brotli pass over
+// a large bundle costs about a second of CPU).
+func TestConcurrentGetSharesOneEntry(t *testing.T) {
+	root, dir := budgetRoot(t, map[string][]byte{"app.js": compressibleText(64 << 10)})
+	c := newCache(root, 1<<20, 64<<20, time.Millisecond)
+	for round := range 20 {
+		now := time.Now().Add(time.Duration(round) * time.Hour)
+		touch(t, filepath.Join(dir, "app.js"), now) // stale from round 1 on
+		const n = 32
+		got := make([]*entry, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				got[i] = c.get("app.js", now)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, e := range got {
+			if e != got[0] {
+				t.Fatalf("round %d: request %d got its own entry, want the one shared entry", round, i)
+			}
+		}
+		if want := int64(64<<20 - 64<<10); c.budget.Load() != want {
+			t.Fatalf("round %d: budget: got %d, want %d", round, c.budget.Load(), want)
+		}
 	}
 }

@@ -32,8 +32,10 @@ func replaceFile(t testing.TB, root, name string, data []byte, mod time.Time) er
 func TestConcurrentRequestsWhileFilesChange(t *testing.T) {
 	s := newSite(t)
 	// Small enough that recompressing each new version at the strongest
-	// brotli level does not dominate the run under -race.
-	s.write(t, "assets/app-abc123.js", jsText("app", 2048))
+	// brotli level does not dominate the run under -race; index.html is
+	// under the compression threshold, app.js over it.
+	s.write(t, "assets/app-abc123.js", jsText("app", 1200))
+	s.write(t, "index.html", htmlPage("INDEX-PAGE", 600))
 	opts := defaultOptions(s.root)
 	opts.CheckInterval = time.Millisecond
 	h := newHandler(t, opts)
@@ -41,7 +43,7 @@ func TestConcurrentRequestsWhileFilesChange(t *testing.T) {
 	appA := s.file(t, "assets/app-abc123.js")
 	appB := bytes.ToUpper(appA)
 	indexA := s.file(t, "index.html")
-	indexB := htmlPage("INDEX-PAGE-B", 2500)
+	indexB := htmlPage("INDEX-PAGE-B", 700)
 	valid := map[string][][]byte{
 		"/assets/app-abc123.js": {appA, appB},
 		"/":                     {indexA, indexB},
@@ -57,12 +59,13 @@ func TestConcurrentRequestsWhileFilesChange(t *testing.T) {
 	}
 	accepts := []string{"", "gzip", "br", "br, gzip"}
 
+	const maxWrites = 40
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
-	var lastApp []byte // written by the writer, read after writers.Wait
+	lastApp := appA // written by the writer, read after writers.Wait
 	writes := 0
 	writers.Go(func() {
-		for i := 0; ; i++ {
+		for i := range maxWrites {
 			select {
 			case <-stop:
 				return
@@ -90,7 +93,7 @@ func TestConcurrentRequestsWhileFilesChange(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(40 * time.Millisecond):
 				if err := h.Invalidate(); err != nil {
 					t.Errorf("Invalidate: %v", err)
 				}

@@ -119,3 +119,34 @@ func TestNewMissingRoot(t *testing.T) {
 		t.Fatalf("New with a missing root: got nil error, want one")
 	}
 }
+
+// TestClose: Close releases the root and is idempotent; a request after it
+// gets 503 instead of opening the root again.
+func TestClose(t *testing.T) {
+	s := newSite(t)
+	opts := defaultOptions(s.root)
+	opts.CheckInterval = time.Millisecond
+	h, err := static.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(h, http.MethodGet, "/"); w.Code != http.StatusOK {
+		t.Fatalf("before Close: got %d, want %d", w.Code, http.StatusOK)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: got %v, want nil", err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if w := get(h, http.MethodGet, "/"); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("after Close: got %d, want %d", w.Code, http.StatusServiceUnavailable)
+	}
+	if err := h.Invalidate(); err == nil {
+		t.Errorf("Invalidate after Close: got nil error, want one")
+	}
+	if w := get(h, http.MethodGet, "/"); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("after Close and Invalidate: got %d, want %d", w.Code, http.StatusServiceUnavailable)
+	}
+}

@@ -67,7 +67,7 @@ func TestCacheSurvivesManyMisses(t *testing.T) {
 	opts.MaxCacheBytes = int64(len(app)) + int64(len(gzipBytes(t, app, 9))) + int64(len(s.file(t, "404.html"))) + 512
 	opts.Compress = []string{"gzip"}
 	h := newHandler(t, opts)
-	for round := range 3 {
+	for round := range 2 { // the second round checks what the first one dropped
 		w := get(h, http.MethodGet, "/assets/app-abc123.js", "Accept-Encoding", "gzip")
 		if got := w.Header().Get("Content-Encoding"); got != "gzip" {
 			t.Fatalf("round %d: Content-Encoding: got %q, want %q", round, got, "gzip")

@@ -12,6 +12,7 @@ package static
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -56,6 +57,7 @@ type Handler struct {
 	log     *slog.Logger
 	gen     atomic.Pointer[generation]
 	reload  sync.Mutex
+	closed  bool         // set by Close; guarded by reload
 	checked atomic.Int64 // unix nanoseconds of the last root resolution
 }
 
@@ -93,6 +95,9 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) Invalidate() error {
 	h.reload.Lock()
 	defer h.reload.Unlock()
+	if h.closed {
+		return errClosed
+	}
 	g, err := h.open()
 	if err != nil {
 		return err
@@ -101,8 +106,13 @@ func (h *Handler) Invalidate() error {
 	return nil
 }
 
-// Close releases the open root directory.
+var errClosed = errors.New("static handler closed")
+
+// Close releases the open root directory. Requests after it get 503.
 func (h *Handler) Close() error {
+	h.reload.Lock()
+	defer h.reload.Unlock()
+	h.closed = true
 	if g := h.gen.Swap(nil); g != nil {
 		return g.cache.root.Close()
 	}
@@ -143,6 +153,9 @@ func (h *Handler) resolve(now time.Time) error {
 		h.reload.Lock()
 	}
 	defer h.reload.Unlock()
+	if h.closed {
+		return errClosed
+	}
 	if g := h.gen.Load(); g != nil {
 		dir, err := filepath.EvalSymlinks(h.opts.Root)
 		if err == nil && dir == g.dir {
