@@ -411,6 +411,7 @@ func TestProxyUvicorn(t *testing.T) {
 	t.Run("upload-413", func(t *testing.T) { testUpload413(t, e, api) })
 	t.Run("websocket", func(t *testing.T) { testWebSocket(t, e) })
 	t.Run("sse", func(t *testing.T) { testSSE(t, e) })
+	t.Run("slow-504", func(t *testing.T) { testSlow504(t, e) })
 	t.Run("trusted-proxy", func(t *testing.T) { testTrustedProxy(t, api) })
 	t.Run("kill-and-restart", func(t *testing.T) { testKillRestart(t, e, api) })
 	t.Run("two-upstreams", func(t *testing.T) { testTwoUpstreams(t, dbURL) })
@@ -647,6 +648,21 @@ func testSSE(t *testing.T, e *Edge) {
 	}
 }
 
+// testSlow504: no response header within response_header (2s) is a 504.
+func testSlow504(t *testing.T, e *Edge) {
+	start := time.Now()
+	resp, b := get(t, e.Client(), e.URL("/api/slow?s=4"))
+	took := time.Since(start)
+	wantStatus(t, resp, b, http.StatusGatewayTimeout)
+	checkErrorJSON(t, resp, b, "upstream timeout")
+	checkSecurityHeaders(t, "504", resp, true)
+	if took < 1500*time.Millisecond || took > 3500*time.Millisecond {
+		t.Errorf("504 after %s, want about response_header = 2s", took)
+	}
+	resp, b = get(t, e.Client(), e.URL("/api/slow?s=0.2"))
+	wantStatus(t, resp, b, http.StatusOK)
+}
+
 // testKillRestart: uvicorn killed → 502 at once; restarted → edge serves
 // again within one health interval of it being ready.
 func testKillRestart(t *testing.T, e *Edge, api *apiServer) {
@@ -714,7 +730,8 @@ func testTwoUpstreams(t *testing.T, dbURL string) {
 	close(stop)
 	wg.Wait()
 	if n := failed.Load(); n > 0 {
-		t.Errorf("%d of %d GETs failed while an upstream died; first: %v", n, sent.Load(), firstErr.Load())
+		t.Errorf("%d of %d GETs failed while an upstream died; first: %v\n--- edge output ---\n%s",
+			n, sent.Load(), firstErr.Load(), grepLines(e.Output(), "upstream"))
 	}
 	for range 20 {
 		resp, body := get(t, c, e.URL("/api/echo"))
@@ -722,6 +739,25 @@ func testTwoUpstreams(t *testing.T, dbURL string) {
 		if got := decodeAPIEcho(t, body).Instance; got != "b" {
 			t.Errorf("a request went to instance %q after a was killed", got)
 		}
+	}
+	// The active checks (health.unhealthy = 3 probes) take a down too, and
+	// bring it back (health.healthy = 2) once it is restarted.
+	if !e.WaitOutput(`"reason":"active"`, 5*apiHealthInterval) {
+		t.Fatalf("no active \"upstream down\" within 5 health intervals\n%s", grepLines(e.Output(), "upstream"))
+	}
+	a.Restart(t)
+	back := eventually(4*apiHealthInterval, func() bool {
+		resp, err := c.Get(e.URL("/api/echo"))
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var seen apiEcho
+		return json.Unmarshal(body, &seen) == nil && seen.Instance == "a"
+	})
+	if !back {
+		t.Errorf("restarted instance a got no traffic within 4 health intervals\n%s", grepLines(e.Output(), "upstream"))
 	}
 }
 
@@ -851,4 +887,15 @@ func wsRead(br *bufio.Reader) (op byte, payload []byte, err error) {
 		}
 	}
 	return op, payload, nil
+}
+
+// grepLines returns the lines of s that contain substr.
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -223,4 +223,3 @@ func TestProxyPanicModeTriesDownUpstreams(t *testing.T) {
 		t.Fatalf("all upstreams marked down: %d %s, want them tried anyway", res.StatusCode, body)
 	}
 }
-

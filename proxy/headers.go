@@ -130,9 +130,13 @@ func (rt *Route) forwarded(pr *httputil.ProxyRequest) {
 }
 
 // modifyResponse drops the upstream's Server (edge names itself, without a
-// version) and its X-Request-ID (edge has set the request's own).
+// version), its X-Request-ID (edge has set the request's own) and, over
+// plain HTTP, its Strict-Transport-Security (RFC 6797 7.2).
 func (rt *Route) modifyResponse(res *http.Response) error {
 	res.Header.Del("Server")
+	if res.Request.TLS == nil {
+		res.Header.Del("Strict-Transport-Security")
+	}
 	if reqid.From(res.Request.Context()) != "" {
 		res.Header.Del(reqid.Header)
 	}
@@ -176,8 +180,13 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// FlushError flushes the wrapped writer; http.ResponseController uses it.
+func (w *responseWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 // Flush implements http.Flusher.
-func (w *responseWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap returns the wrapped writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -190,6 +190,7 @@ func TestProxyResponseHeaders(t *testing.T) {
 		w.Header().Set("Server", "uvicorn/0.17.6")
 		w.Header().Set("X-Request-Id", "upstream-made-this")
 		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		w.Header().Set("Strict-Transport-Security", "max-age=1")
 		w.WriteHeader(http.StatusCreated)
 	})
 	rt, err := New(routeConfig(up.addr()), Options{})
@@ -217,6 +218,7 @@ func TestProxyResponseHeaders(t *testing.T) {
 		{"Server", []string{"edge"}},
 		{"X-Frame-Options", []string{"SAMEORIGIN"}},
 		{"Referrer-Policy", []string{"no-referrer"}},
+		{"Strict-Transport-Security", nil}, // plain HTTP: RFC 6797 7.2
 	}
 	for _, c := range checks {
 		if got := h.Values(c.key); strings.Join(got, "|") != strings.Join(c.want, "|") {

@@ -198,3 +198,21 @@ func newHTTPTestServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+var pingBody = []byte(`{"status":"ok","service":"gitcourse-api","version":"bench","time":"2026-11-25T03:00:00Z"}` + "\n")
+
+// newBenchBackend is an upstream answering a small fixed body.
+func newBenchBackend(b *testing.B) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(pingBody)
+	}))
+	b.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func newBenchFront(b *testing.B, rt *Route) *httptest.Server {
+	srv := httptest.NewServer(reqid.Middleware(rt))
+	b.Cleanup(srv.Close)
+	return srv
+}

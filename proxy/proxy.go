@@ -13,9 +13,10 @@
 // sent to one of them, like nginx with a single server: a dead upstream
 // answers 502 at once, and a restarted one serves before the checks have
 // seen it. A request whose connection could not be opened (nothing was
-// sent) is retried once on another available upstream when its method is
+// sent), or was reset or closed before any response came (the upstream
+// died), is retried once on another available upstream when its method is
 // idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
-// Idempotency-Key header).
+// Idempotency-Key header) and its body, if any, has not been read yet.
 //
 // # Headers
 //
@@ -28,8 +29,9 @@
 // headers are dropped both ways; Expect is answered by edge itself. The Host
 // header is the client's (pass_host = true) or the upstream's "host:port".
 // In responses the upstream's Server and X-Request-ID headers are dropped
-// (edge sends its own), and a security header that both edge and the
-// upstream set is sent once, with the upstream's value.
+// (edge sends its own), so is its Strict-Transport-Security over plain
+// HTTP, and a security header that both edge and the upstream set is sent
+// once, with the upstream's value.
 //
 // # Streaming and errors
 //

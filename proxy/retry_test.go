@@ -75,3 +75,35 @@ func TestProxyRetryNeedsAnotherUpstream(t *testing.T) {
 		t.Errorf("dead upstream tried %d times, want 1", n)
 	}
 }
+
+// TestProxyRetryAfterUpstreamDies: an upstream that drops the connection
+// without answering (killed while handling the request) gets an idempotent
+// request retried on another upstream; a POST is not repeated.
+func TestProxyRetryAfterUpstreamDies(t *testing.T) {
+	dying := newBackend(t, "dying", func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // no response at all
+		}
+	})
+	live := newBackend(t, "live", nil)
+	rc := routeConfig(dying.addr(), live.addr())
+	rc.PassiveCooldown = dur(0)
+	f := newFront(t, rc, nil)
+	for range 4 {
+		res, body := f.get(t, "/api/x")
+		if res.StatusCode != http.StatusOK || decodeEcho(t, body).Upstream != "live" {
+			t.Fatalf("GET: %d %s, want 200 from the live upstream", res.StatusCode, body)
+		}
+	}
+	var bad int
+	for range 4 {
+		res, _ := f.do(t, newRequest(t, http.MethodPost, f.srv.URL+"/api/x", strings.NewReader("{}")))
+		if res.StatusCode == http.StatusBadGateway {
+			bad++
+		}
+	}
+	if bad != 2 {
+		t.Errorf("%d of 4 POSTs answered 502, want 2 (the ones sent to the dying upstream, not repeated)", bad)
+	}
+}

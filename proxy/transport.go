@@ -56,8 +56,9 @@ func newProber(t config.Timeouts) *http.Client {
 
 // retrier is the route's http.RoundTripper: it sends the request to the
 // upstream chosen by rewrite, feeds the passive health state, and retries
-// once on another upstream when no connection could be made and the
-// request is idempotent.
+// once on another available upstream when the connection failed before
+// any response (see isConnFailure), the request is idempotent and its body,
+// if any, has not been read.
 type retrier struct{ rt *Route }
 
 var _ http.RoundTripper = retrier{}
@@ -75,14 +76,14 @@ func (t retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = &first
 	}
 	res, err := rt.send(u, req)
-	if err == nil || !retry || !isDialError(err) || body.wasRead() || req.Context().Err() != nil {
+	if err == nil || !retry || !isConnFailure(err) || body.wasRead() || req.Context().Err() != nil {
 		return res, err
 	}
 	alt := rt.pickOther(u)
 	if alt == nil {
 		return nil, err
 	}
-	rt.log.Info("retrying on another upstream", "upstream", u.addr, "retry", alt.addr, "error", err)
+	rt.log.Debug("retrying on another upstream", "upstream", u.addr, "retry", alt.addr, "error", err)
 	second := *req
 	second.URL = cloneURL(req.URL)
 	second.URL.Host = alt.addr
@@ -136,6 +137,16 @@ func idempotent(req *http.Request) bool {
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// isConnFailure reports whether the connection failed before any response
+// came: it could not be opened (nothing was sent), or it was reset or
+// closed by the upstream (which, if it received the request, died
+// handling it). A response header timeout is not one: the upstream is
+// alive, only slow.
+func isConnFailure(err error) bool {
+	return isDialError(err) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // isUnreachable reports whether err says the upstream could not be
