@@ -43,6 +43,9 @@ type Backup struct {
 	NextRun          time.Time     `json:"next_run,omitempty"`
 	LastBackupID     string        `json:"last_backup_id,omitempty"`
 	LastVerifyDetail string        `json:"last_verify_detail,omitempty"`
+	// LastVerifySuccess is when a verification last passed (LastVerified
+	// is the last attempt, passed or not); zero if none did.
+	LastVerifySuccess time.Time `json:"last_verify_success,omitempty"`
 }
 
 // Check is the state of one health check.
@@ -107,6 +110,17 @@ func (r *Registry) SetCertificate(c Certificate) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.certs[c.Domain] = c
+}
+
+// ReplaceCertificates drops every certificate and records cs (after a
+// reload, domains that are no longer configured disappear).
+func (r *Registry) ReplaceCertificates(cs []Certificate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.certs = make(map[string]Certificate, len(cs))
+	for _, c := range cs {
+		r.certs[c.Domain] = c
+	}
 }
 
 // SetBackup records the backup worker's state.

@@ -53,3 +53,13 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestReplaceCertificates(t *testing.T) {
+	r := New()
+	r.SetCertificate(Certificate{Domain: "old.example"})
+	r.ReplaceCertificates([]Certificate{{Domain: "b.example"}, {Domain: "a.example"}})
+	got := r.Snapshot().Certificates
+	if len(got) != 2 || got[0].Domain != "a.example" || got[1].Domain != "b.example" {
+		t.Errorf("ReplaceCertificates: got %+v, want a.example and b.example only", got)
+	}
+}
