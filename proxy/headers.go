@@ -143,15 +143,17 @@ func (rt *Route) modifyResponse(res *http.Response) error {
 	return nil
 }
 
-// upstreamWins are the response headers that edge's chain may already have
-// set; when the upstream sets one too, its value is sent, once.
-var upstreamWins = []string{
+// edgeWins are the security headers edge's chain has already set from
+// [headers]; when the upstream sets one too, edge's value is sent, once:
+// the configured policy is enforced on every response (SPEC §3). A header
+// the operator dropped with "" is not set by edge, so the app's passes.
+var edgeWins = []string{
 	"Content-Security-Policy", "Content-Security-Policy-Report-Only", "X-Frame-Options",
 	"Referrer-Policy", "Permissions-Policy", "X-Content-Type-Options", "Strict-Transport-Security",
 }
 
 // responseWriter records the status for the route's statistics and, as the
-// header is written, keeps one value of each header in upstreamWins.
+// header is written, keeps one value (edge's) of each header in edgeWins.
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 type responseWriter struct {
 	http.ResponseWriter
@@ -163,9 +165,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.code == 0 && code >= 200 {
 		w.code = code
 		h := w.Header()
-		for _, k := range upstreamWins {
+		for _, k := range edgeWins {
 			if v := h[k]; len(v) > 1 {
-				h[k] = v[len(v)-1:]
+				h[k] = v[:1]
 			}
 		}
 	}

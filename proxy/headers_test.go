@@ -216,7 +216,7 @@ func TestProxyResponseHeaders(t *testing.T) {
 		want []string
 	}{
 		{"Server", []string{"edge"}},
-		{"X-Frame-Options", []string{"SAMEORIGIN"}},
+		{"X-Frame-Options", []string{"DENY"}}, // edge's configured value wins, sent once
 		{"Referrer-Policy", []string{"no-referrer"}},
 		{"Strict-Transport-Security", nil}, // plain HTTP: RFC 6797 7.2
 	}
