@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +13,15 @@ import (
 )
 
 // Control is the admin socket: a unix socket (mode 0660) serving
-// "GET /status" and "POST /reload" to local tools. File permissions guard
+// "GET /status", "POST /reload" and "POST /invalidate" to local tools. File permissions guard
 // it, so it needs no HTTP authentication.
 type Control struct {
 	Path   string
 	Reload func(context.Context) error
 	Status Snapshot
+	// Invalidate drops the static file caches ("POST /invalidate", sent
+	// by edge release and edge rollback); nil answers 501.
+	Invalidate func(context.Context) error
 
 	srv *http.Server
 	ln  net.Listener
@@ -45,8 +47,7 @@ func (c *Control) Listen() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(c.Status())
+		serveJSON(w, c.Status())
 	})
 	mux.HandleFunc("POST /reload", func(w http.ResponseWriter, r *http.Request) {
 		if err := c.Reload(r.Context()); err != nil {
@@ -54,6 +55,17 @@ func (c *Control) Listen() error {
 			return
 		}
 		_, _ = io.WriteString(w, "reloaded\n")
+	})
+	mux.HandleFunc("POST /invalidate", func(w http.ResponseWriter, r *http.Request) {
+		if c.Invalidate == nil {
+			http.Error(w, "invalidate not supported", http.StatusNotImplemented)
+			return
+		}
+		if err := c.Invalidate(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		_, _ = io.WriteString(w, "invalidated\n")
 	})
 	c.ln = ln
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

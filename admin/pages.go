@@ -1,55 +1,91 @@
 package admin
 
 import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"net/http"
 	"strings"
 )
 
-// Snapshot returns the current status as a JSON-encodable value.
-type Snapshot func() Status
+// The page's only style sheet is inlined and allowed by its hash; the page
+// has no script and loads nothing.
+var (
+	//go:embed page.css
+	pageCSS string
+	//go:embed page.html
+	pageHTML string
 
-// Status is what the admin pages and "edge status" show.
-type Status struct {
-	Version   string            `json:"version"`
-	StartedAt string            `json:"started_at"`
-	Uptime    string            `json:"uptime"`
-	Config    string            `json:"config"`
-	Domains   []string          `json:"domains"`
-	Routes    []string          `json:"routes"`
-	Listeners map[string]string `json:"listeners"`
-	Reloads   int               `json:"reloads"`
-	LastError string            `json:"last_reload_error,omitempty"`
-	Warnings  []string          `json:"warnings"`
-}
+	statusPage = template.Must(template.New("status").Funcs(funcs).
+			Parse(strings.Replace(pageHTML, "/*CSS*/", pageCSS, 1)))
+	styleHash = func() string {
+		sum := sha256.Sum256([]byte(pageCSS))
+		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}()
+)
 
-// Pages serves {admin.path}/status and {admin.path}/status.json.
-func Pages(prefix string, snap Snapshot) http.Handler {
+// Content-Security-Policy of admin answers: the status page may use its
+// own style sheet and data: images (the empty favicon), nothing else;
+// every other answer may use nothing.
+var (
+	pageCSP = "default-src 'none'; style-src " + styleHash +
+		"; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	strictCSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+// RefreshSeconds is how often the status page reloads itself.
+const RefreshSeconds = 30
+
+// Handler serves the admin pages under prefix: /status (HTML; also the
+// prefix itself), /status.json and /metrics (the metrics handler). It
+// does not check access: wrap it in a Guard.
+func Handler(prefix string, snap Snapshot, metrics http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		switch strings.TrimPrefix(r.URL.Path, prefix) {
 		case "/status.json":
-			w.Header().Set("Content-Type", "application/json")
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(snap())
+			serveJSON(w, snap())
 		case "/status", "", "/":
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_ = statusPage.Execute(w, snap())
+			servePage(w, prefix, snap())
+		case "/metrics":
+			if metrics == nil {
+				http.NotFound(w, r)
+				return
+			}
+			metrics.ServeHTTP(w, r)
 		default:
 			http.Error(w, "404 page not found", http.StatusNotFound)
 		}
 	})
 }
 
-var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edge status</title></head><body>
-<h1>edge {{.Version}}</h1>
-<p>Up {{.Uptime}} since {{.StartedAt}}; config {{.Config}}; {{.Reloads}} reloads.</p>
-<h2>Domains</h2><ul>{{range .Domains}}<li>{{.}}</li>{{end}}</ul>
-<h2>Routes</h2><ul>{{range .Routes}}<li>{{.}}</li>{{else}}<li>none</li>{{end}}</ul>
-{{if .Warnings}}<h2>Self-check warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<h2>Listeners</h2><ul>{{range $k, $v := .Listeners}}<li>{{$k}}: {{$v}}</li>{{end}}</ul>
-</body></html>
-`))
+func serveJSON(w http.ResponseWriter, st Status) {
+	body, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		http.Error(w, "500 cannot encode the status", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// servePage renders into a buffer first: a template error becomes a 500,
+// not half a page.
+func servePage(w http.ResponseWriter, prefix string, st Status) {
+	var buf bytes.Buffer
+	if err := statusPage.Execute(&buf, newView(prefix, st)); err != nil {
+		http.Error(w, "500 cannot render the status page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -14,6 +14,7 @@
 #   GZIP_LEVEL  on-the-fly gzip level for nginx and Caddy (default 5, Caddy's default)
 #   BR_LEVEL    on-the-fly brotli level for nginx's brotli filter (default 5)
 #               (edge's levels are built in; see docs/benchmarks.md)
+#   ROUNDS      run the whole matrix N times, keep each cell's best (default 1)
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
 #
 # Needs root on Debian/Ubuntu for the apt-get step (skipped when all tools are
@@ -28,6 +29,7 @@ OUT=${OUT:-}
 GZIP_LEVEL=${GZIP_LEVEL:-5}
 BR_LEVEL=${BR_LEVEL:-5}
 KEEP_TMP=${KEEP_TMP:-0}
+ROUNDS=${ROUNDS:-1}
 
 CADDY_VERSION=v2.11.9
 CACHE_DIR=${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}
@@ -62,9 +64,12 @@ declare -A SC_PATH=([small]=/ [spa]=/courses/42/lessons [gzip]=/assets/$JS_NAME 
 declare -A SC_AE=([small]="" [spa]="" [gzip]=gzip [br]=br)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+declare -A WARNED=()
 warn() {
-	WARNINGS+=("$*")
 	log "WARNING: $*"
+	[[ -n ${WARNED[$*]:-} ]] && return 0 # once per message in the report
+	WARNED[$*]=1
+	WARNINGS+=("$*")
 }
 
 # ---------------------------------------------------------------- cleanup ---
@@ -529,30 +534,38 @@ check_result() {
 	return 0
 }
 
+# One measured run; with ROUNDS > 1 the round with the most req/s is kept
+# (interference from other work on the machine only ever lowers throughput).
 run_one() {
-	local s=$1 sc=$2 f=$TMP/wrk-$1-$2.txt
+	local s=$1 sc=$2 round=$3 f=$TMP/wrk-$1-$2-r$3.txt rps
 	probe "$s" "$sc"
-	log "${LABEL[$s]}: ${SC_TITLE[$sc]} (HTTP ${STATUS[$s,$sc]}, ${BYTES[$s,$sc]} B ${ENC[$s,$sc]})"
+	log "round $round: ${LABEL[$s]}: ${SC_TITLE[$sc]} (HTTP ${STATUS[$s,$sc]}, ${BYTES[$s,$sc]} B ${ENC[$s,$sc]})"
 	wrk_cmd "$s" "$sc" "$WARMUP" >/dev/null 2>&1 || true
 	if ! wrk_cmd "$s" "$sc" "$DURATION" >"$f" 2>&1; then
 		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: wrk failed: $(tail -1 "$f")"
 	fi
-	RPS[$s,$sc]=$(parse_rps "$f")
-	P99[$s,$sc]=$(parse_p99 "$f")
+	rps=$(parse_rps "$f")
+	log "  ${rps:-?} req/s, p99 $(parse_p99 "$f") ms"
+	if [[ -z ${RPS[$s,$sc]:-} ]] || ((${rps:-0} > ${RPS[$s,$sc]})); then
+		RPS[$s,$sc]=$rps
+		P99[$s,$sc]=$(parse_p99 "$f")
+	fi
 	check_result "$s" "$sc" "$f"
 }
 
 # Scenario-major order: each scenario runs against the three servers back to
 # back, so slow drift of the machine affects all servers alike.
 run_scenarios() {
-	local sc s
-	for sc in "${SC_IDS[@]}"; do
-		for s in "${SERVERS[@]}"; do
-			[[ -n ${AVAILABLE[$s]:-} ]] || continue
-			if [[ $s == nginx && $sc == br ]] && ((NGINX_BR == 0)); then
-				continue
-			fi
-			run_one "$s" "$sc"
+	local sc s round
+	for round in $(seq 1 "$ROUNDS"); do
+		for sc in "${SC_IDS[@]}"; do
+			for s in "${SERVERS[@]}"; do
+				[[ -n ${AVAILABLE[$s]:-} ]] || continue
+				if [[ $s == nginx && $sc == br ]] && ((NGINX_BR == 0)); then
+					continue
+				fi
+				run_one "$s" "$sc" "$round"
+			done
 		done
 	done
 	for s in "${SERVERS[@]}"; do
@@ -599,7 +612,9 @@ cell_bytes() {
 
 report() {
 	local sc s
-	echo "### Throughput (wrk -t1 -c$CONNS -d$DURATION, servers on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU)"
+	local rounds=""
+	((ROUNDS > 1)) && rounds=", best of $ROUNDS rounds"
+	echo "### Throughput (wrk -t1 -c$CONNS -d$DURATION$rounds, servers on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU)"
 	echo
 	echo "| scenario | edge req/s | nginx req/s | Caddy req/s | edge/nginx | edge/Caddy | p99 ms edge | p99 ms nginx | p99 ms Caddy | response bytes edge / nginx / Caddy |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"

@@ -77,14 +77,6 @@ func statusCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	if err := json.Unmarshal(body, &st); err != nil {
 		return fmt.Errorf("decode status: %w", err)
 	}
-	fmt.Fprintf(out, "edge %s  up %s  config %s  reloads %d\n", st.Version, st.Uptime, st.Config, st.Reloads)
-	fmt.Fprintf(out, "listening  http %s  https %s\n", st.Listeners["http"], st.Listeners["https"])
-	fmt.Fprintf(out, "domains    %s\n", strings.Join(st.Domains, ", "))
-	for _, r := range st.Routes {
-		fmt.Fprintf(out, "route      %s\n", r)
-	}
-	if st.LastError != "" {
-		fmt.Fprintf(out, "last reload error: %s\n", st.LastError)
-	}
+	printStatus(out, st, colorsFor(out))
 	return nil
 }

@@ -42,10 +42,10 @@ func commands() []command {
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
-		{"release", "install a built frontend atomically", pending("release")},
-		{"rollback", "point the site back at the previous release", pending("rollback")},
+		{"release", "install a built frontend atomically", releaseCmd},
+		{"rollback", "point the site back at the previous release", rollbackCmd},
 		{"audit", "check the host's security settings", pending("audit")},
-		{"notify", "send a message through the configured alert channels", pending("notify")},
+		{"notify", "send a message through the configured alert channels", notifyCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

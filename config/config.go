@@ -212,6 +212,10 @@ type Admin struct {
 	// Allow lists the client networks allowed at all (CIDR).
 	// Default: ["127.0.0.1/32", "::1/128"].
 	Allow []string `toml:"allow"`
+	// Token, when set, is also accepted as "Authorization: Bearer TOKEN"
+	// (for monitoring scrapers); at least 16 characters, from the
+	// environment, such as "${EDGE_ADMIN_TOKEN}". Default: none.
+	Token Secret `toml:"token"`
 }
 
 // Backup configures PostgreSQL backups.

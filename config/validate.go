@@ -353,6 +353,12 @@ func (v *validator) admin() {
 		}
 		v.fromEnv(key)
 	}
+	if a.Token != "" {
+		if len(a.Token.Reveal()) < 16 {
+			v.failf("admin.token", ErrInvalidValue, "too short (fix: at least 16 characters, such as EDGE_ADMIN_TOKEN=$(openssl rand -hex 32))")
+		}
+		v.fromEnv("admin.token")
+	}
 	for i, n := range a.Allow {
 		if _, err := netip.ParsePrefix(n); err != nil {
 			v.failf(fmt.Sprintf("admin.allow[%d]", i), ErrBadCIDR, "%q (fix: \"127.0.0.1/32\" or \"10.0.0.0/8\")", n)

@@ -80,11 +80,33 @@ root = %q
 	t.Run("usage-errors", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"bogus"}, {"run", "-bogus-flag"}, {"validate", "-config", valid, "extra"},
-			{"backup", "now"},
 		} {
 			_, stderr, code := runEdge(t, nil, args...)
 			if code != 2 || stderr == "" {
 				t.Errorf("edge %s: exit %d, stderr %q; want 2 and a reason", strings.Join(args, " "), code, stderr)
+			}
+		}
+	})
+
+	// A subcommand whose capability is not built yet says so and exits 2;
+	// once built, it fails with exit 1 and one line when there is no config.
+	t.Run("pending-subcommands", func(t *testing.T) {
+		noConfig := []string{"EDGE_CONFIG=" + filepath.Join(dir, "absent.toml")}
+		for _, args := range [][]string{
+			{"backup", "now"}, {"backup", "list"}, {"release", site}, {"rollback"}, {"audit"},
+			{"notify", "-status", "ok", "-title", "e2e"},
+		} {
+			help, _, _ := runEdge(t, noConfig, args[0], "-h")
+			_, stderr, code := runEdge(t, noConfig, args...)
+			cmd := "edge " + strings.Join(args, " ")
+			if strings.Contains(help, "not available in this build yet") {
+				if code != 2 || !strings.Contains(stderr, "not available") {
+					t.Errorf("%s (not built yet): exit %d, stderr %q; want 2 and \"not available\"", cmd, code, stderr)
+				}
+				continue
+			}
+			if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "absent.toml") {
+				t.Errorf("%s without a config file: exit %d, stderr %q; want 1 and one line naming the file", cmd, code, stderr)
 			}
 		}
 	})

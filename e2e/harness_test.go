@@ -168,6 +168,8 @@ type Options struct {
 	ShutdownTimeout string
 	Routes          []Route
 	Env             []string // extra environment for the process
+	AdminExtra      string   // lines added to [admin], such as `token = "${EDGE_ADMIN_TOKEN}"`
+	ExtraTOML       string   // tables appended to the config, such as a [[check]]
 }
 
 // Edge is one running edge process.
@@ -459,6 +461,10 @@ func (e *Edge) ConfigText() string {
 	b.WriteString("\n[admin]\nusers = { admin = \"${EDGE_ADMIN_BCRYPT}\" }\n")
 	if o.AdminAllow != nil {
 		fmt.Fprintf(&b, "allow = %s\n", tomlList(o.AdminAllow))
+	}
+	b.WriteString(o.AdminExtra)
+	if o.ExtraTOML != "" {
+		b.WriteString("\n" + o.ExtraTOML)
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -295,7 +296,8 @@ func TestProxyConnectTimeout(t *testing.T) {
 	t.Parallel()
 	addr, ok := blackhole(t)
 	if !ok {
-		t.Skip("cannot make a loopback address that drops SYNs on this kernel")
+		requireOrSkip(t, "a loopback address that drops SYNs (a listener with a full accept queue)",
+			errors.New("every connection attempt was accepted or refused"))
 	}
 	e := startEdge(t, Options{Routes: []Route{
 		{Path: "/api/", Upstreams: []string{addr}, Timeouts: `connect = "700ms"`},

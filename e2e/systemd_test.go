@@ -21,15 +21,14 @@ import (
 // whole test, passes them to each edge it starts as fds 3 and 4 with
 // LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID, and reads sd_notify datagrams.
 type activator struct {
-	t        *testing.T
-	e        *Edge
-	files    []*os.File
-	notify   chan string
-	proc     *exec.Cmd
-	done     chan struct{}
-	out      *syncBuffer
-	starts   int
-	exitErrs []string
+	t      *testing.T
+	e      *Edge
+	files  []*os.File
+	notify chan string
+	proc   *exec.Cmd
+	done   chan struct{}
+	out    *syncBuffer
+	starts int
 }
 
 func newActivator(t *testing.T) *activator {

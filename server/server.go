@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/gitcourse/edge/admin"
+	"github.com/gitcourse/edge/backupjob"
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/status"
 	"github.com/gitcourse/edge/sysd"
 	"github.com/gitcourse/edge/tlsmgr"
@@ -69,10 +71,13 @@ type Server struct {
 	reloads         atomic.Int64
 	lastErr         atomic.Value // string
 	notify          *sysd.Notifier
-	warnings        []string     // start-up self-check findings
-	beat            atomic.Int64 // supervisor heartbeat, unix nanoseconds
-	frozen          atomic.Bool  // test hook: wedge the serving loop
+	backup          *backupjob.Job // nil without [backup]
+	warnings        []string       // start-up self-check findings
+	beat            atomic.Int64   // supervisor heartbeat, unix nanoseconds
+	frozen          atomic.Bool    // test hook: wedge the serving loop
 	registry        *status.Registry
+	obs             *observer                      // metrics and the registry feeder (server/observe.go)
+	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -85,7 +90,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		opts.Stdout = os.Stdout
 	}
 	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New()}
+	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
+	if cfg.Backup != nil {
+		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry})
+		if err != nil {
+			return nil, err
+		}
+		s.backup = job
+	}
 	s.warnings = selfCheck(cfg)
 	for _, w := range s.warnings {
 		s.log.Warn("self-check: " + w)
@@ -97,7 +110,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.site.Load().close()
 		return nil, err
 	}
-	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status}
+	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic}
 	if err := s.control.Listen(); err != nil {
 		s.closeListeners()
 		s.site.Load().close()
@@ -116,7 +129,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		mgr = m
 	}
-	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.Status, portOf(cfg.Server.HTTPS), mgr)
+	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.obs, s.Status, portOf(cfg.Server.HTTPS), mgr)
 	if err != nil {
 		if mgr != nil {
 			mgr.Stop()
@@ -202,6 +215,11 @@ func addrOf(ln net.Listener) string {
 // Registry is the shared status every subsystem reports to.
 func (s *Server) Registry() *status.Registry { return s.registry }
 
+// Backup returns the backup job (its State feeds metrics and health), or
+// nil when the config has no [backup]. Backup settings apply at start;
+// a reload does not change them.
+func (s *Server) Backup() *backupjob.Job { return s.backup }
+
 // TLS returns the current certificate manager, or nil when HTTPS is off.
 func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
 
@@ -260,6 +278,7 @@ func (s *Server) Run(ctx context.Context) error {
 		m.Start(gctx)
 	}
 	s.reload.Unlock()
+	s.startHealth(g, gctx)
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
@@ -267,6 +286,10 @@ func (s *Server) Run(ctx context.Context) error {
 	defer signal.Stop(hup)
 	g.Go(func() error { return s.watchSignals(gctx, hup) })
 	g.Go(func() error { return s.heartbeat(gctx) })
+	g.Go(func() error { return s.feedRegistry(gctx) })
+	if s.backup != nil {
+		g.Go(func() error { return s.backup.Run(gctx) })
+	}
 	g.Go(func() error {
 		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
 	})
@@ -417,6 +440,7 @@ func (s *Server) Reload(ctx context.Context) error {
 	}
 	s.lastErr.Store("")
 	s.reloads.Add(1)
+	s.obs.reloaded()
 	s.log.Info("reloaded", "config", cfg.File, "domains", cfg.Site.Domains)
 	return nil
 }
@@ -432,25 +456,4 @@ func (s *Server) checkListeners(cfg *config.Config) error {
 		s.log.Warn("listen addresses changed; they apply at the next restart")
 	}
 	return nil
-}
-
-// Status is the snapshot the admin pages and "edge status" show.
-func (s *Server) Status() admin.Status {
-	st := s.site.Load()
-	var routes []string
-	for _, r := range st.cfg.Routes {
-		routes = append(routes, fmt.Sprintf("%s -> %v", r.Path, r.Upstreams))
-	}
-	lastErr, _ := s.lastErr.Load().(string)
-	file := st.cfg.File
-	if file == "" {
-		file = "(built-in defaults)"
-	}
-	return admin.Status{
-		Version: s.opts.Version, StartedAt: s.started.UTC().Format(time.RFC3339),
-		Uptime: time.Since(s.started).Round(time.Second).String(), Config: file,
-		Domains: st.cfg.Site.Domains, Routes: routes, Reloads: int(s.reloads.Load()), LastError: lastErr,
-		Listeners: map[string]string{"http": s.HTTPAddr(), "https": s.HTTPSAddr()},
-		Warnings:  s.Warnings(),
-	}
 }

@@ -48,7 +48,7 @@ type route struct {
 //	[[route]] prefix, static)
 //
 // /healthz comes after the headers so that it, too, carries them.
-func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager) (*site, error) {
+func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *observer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager) (*site, error) {
 	s := &site{cfg: cfg}
 	st, err := static.New(static.Options{
 		Root: cfg.Site.Root, SPA: cfg.Site.SPAEnabled(), Immutable: cfg.Site.Immutable,
@@ -62,7 +62,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 	if err != nil {
 		return nil, err
 	}
-	routes, err := s.buildRoutes(cfg, log, snap, trusted)
+	routes, err := s.buildRoutes(cfg, log, obs, snap, trusted)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -83,7 +83,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 		reqLog = logging.New(w).With("component", "access")
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, nil)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
 	s.main = Chain(router(routes, st), append(common, hs.check)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {
@@ -93,16 +93,16 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, snap admi
 	return s, nil
 }
 
-func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, snap admin.Snapshot, trusted *proxy.Trusted) ([]route, error) {
+func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, snap admin.Snapshot, trusted *proxy.Trusted) ([]route, error) {
 	users := map[string]string{}
 	for u, h := range cfg.Admin.Users {
 		users[u] = h.Reveal()
 	}
-	guard, err := admin.NewGuard(cfg.Admin.Allow, users)
+	guard, err := admin.NewGuard(cfg.Admin.Allow, users, cfg.Admin.Token.Reveal())
 	if err != nil {
 		return nil, fmt.Errorf("build admin guard: %w", err)
 	}
-	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Pages(cfg.Admin.Path, snap))}}
+	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Handler(cfg.Admin.Path, snap, obs.metrics.Handler()))}}
 	for _, rc := range cfg.Routes {
 		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted})
 		if err != nil {

@@ -1,0 +1,181 @@
+// Package metrics counts edge's requests and exposes them, with the state
+// held in the status registry, in the Prometheus text format.
+//
+// The names are the contract of SPEC §7:
+//
+//	edge_http_requests_total{route,code}          counter
+//	edge_http_request_duration_seconds{route}     histogram
+//	edge_upstream_up{upstream}                    gauge, 1 up / 0 down
+//	edge_cert_expiry_timestamp_seconds{domain}    gauge, Unix seconds
+//	edge_backup_last_success_timestamp_seconds    gauge, Unix seconds, 0 never
+//	edge_backup_last_size_bytes                   gauge
+//	edge_backup_last_duration_seconds             gauge
+//	edge_backup_verify_last_success_timestamp_seconds gauge, Unix seconds, 0 never
+//	edge_check_up{check}                          gauge, 1 up / 0 down
+//	edge_build_info{version}                      gauge, always 1
+//
+// plus the Go runtime (go_*) and process (process_*) collectors. Everything
+// lives in a private registry, never the global default one.
+//
+// Label values stay few: route is a configured route name ("static",
+// "admin", "/api/", or "unrouted" for what no route answered: redirects
+// and unknown hosts), code is the 3-digit status. Gauges are read from
+// the status registry at scrape time, so they are always current; backup
+// gauges appear only when [backup] is configured, check gauges only for
+// checks that have run.
+//
+// Besides Prometheus, Metrics keeps a small in-memory ring of per-10s
+// counters (see Ring) for the status page: requests per second, 5xx rate
+// and latency over the last minutes.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gitcourse/edge/status"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Buckets are the upper bounds, in seconds, of the request duration
+// histogram: from a static file served from the page cache (well under a
+// millisecond) to a slow API call.
+var Buckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Unrouted is the route label of requests no route answered (redirects to
+// HTTPS or the canonical name, unknown hosts).
+const Unrouted = "unrouted"
+
+// maxRoutes bounds the distinct route labels; past it, new names count
+// as "other". Route names come from the config, so this only guards
+// against a bug.
+const maxRoutes = 64
+
+// Options configure New.
+type Options struct {
+	// Version is the value of edge_build_info{version}.
+	Version string
+	// State returns the current status snapshot; the gauges are read
+	// from it at every scrape. Nil means no state gauges.
+	State func() status.Snapshot
+	// Now is the clock of the ring; nil means time.Now.
+	Now func() time.Time
+}
+
+// Metrics is edge's Prometheus registry and request ring. It is safe for
+// concurrent use; Observe is called once per request.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	ring     *Ring
+
+	mu     sync.RWMutex
+	routes map[string]prometheus.Observer // route → its histogram
+}
+
+// New builds the registry with every collector registered.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edge_http_requests_total",
+			Help: "HTTP requests answered, by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "edge_http_request_duration_seconds",
+			Help:    "Time from the request to the end of the response, by route.",
+			Buckets: Buckets,
+		}, []string{"route"}),
+		ring:   NewRing(opts.Now),
+		routes: map[string]prometheus.Observer{},
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "edge_build_info",
+		Help: "Always 1; the version label is the running edge's version.",
+	}, []string{"version"})
+	build.WithLabelValues(opts.Version).Set(1)
+	m.reg.MustRegister(m.requests, m.duration, build,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if opts.State != nil {
+		m.reg.MustRegister(&stateCollector{state: opts.State})
+	}
+	return m
+}
+
+// codes holds the label value of every valid status code.
+var codes = func() []string {
+	out := make([]string, 600)
+	for c := 100; c < 600; c++ {
+		out[c] = strconv.Itoa(c)
+	}
+	return out
+}()
+
+// codeLabel is the 3-digit status, "000" for anything else.
+func codeLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return codes[code]
+	}
+	return "000"
+}
+
+// Observe records one finished request. Its signature is that of
+// accesslog.Observer.
+func (m *Metrics) Observe(route string, code int, d time.Duration) {
+	route = m.routeLabel(route)
+	m.requests.WithLabelValues(route, codeLabel(code)).Inc()
+	m.histogram(route).Observe(d.Seconds())
+	m.ring.Add(route, code, d)
+}
+
+// routeLabel maps "" to Unrouted and caps the number of distinct labels.
+func (m *Metrics) routeLabel(route string) string {
+	if route == "" {
+		return Unrouted
+	}
+	m.mu.RLock()
+	_, known := m.routes[route]
+	n := len(m.routes)
+	m.mu.RUnlock()
+	if !known && n >= maxRoutes {
+		return "other"
+	}
+	return route
+}
+
+// histogram returns the route's histogram, caching it: WithLabelValues
+// hashes its labels on every call.
+func (m *Metrics) histogram(route string) prometheus.Observer {
+	m.mu.RLock()
+	h := m.routes[route]
+	m.mu.RUnlock()
+	if h != nil {
+		return h
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h = m.routes[route]; h == nil {
+		h = m.duration.WithLabelValues(route)
+		m.routes[route] = h
+	}
+	return h
+}
+
+// Ring is the per-10s request ring the status page reads.
+func (m *Metrics) Ring() *Ring { return m.ring }
+
+// Registry is the private Prometheus registry (for tests and embedding).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format (or
+// OpenMetrics when asked). A failing collector does not fail the scrape:
+// the other metrics are still served.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
