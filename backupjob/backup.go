@@ -69,6 +69,9 @@ func (j *Job) record(started time.Time, m *Manifest, err error) {
 		}
 		j.log.Info("backup done", "id", m.ID, "size_bytes", m.SizeBytes, "tables", len(m.Tables), "rows", m.Rows(),
 			"duration", m.FinishedAt.Sub(m.StartedAt).Round(time.Millisecond).String(), "verified", m.VerifiedOK())
+		if j.opts.OnSuccess != nil {
+			j.opts.OnSuccess()
+		}
 	}
 	if werr := writePersisted(j.cfg.Dir, p); werr != nil {
 		j.log.Error("save backup state", "error", werr)

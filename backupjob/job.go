@@ -44,6 +44,9 @@ type Options struct {
 	// Status, when set, receives the state at every change (for the
 	// admin page, metrics and alerts).
 	Status *status.Registry
+	// OnSuccess, when set, is called after each successful backup (the
+	// dead man's switch of the health monitor).
+	OnSuccess func()
 }
 
 // Job takes, verifies and prunes the backups of one database.

@@ -44,7 +44,7 @@ func commands() []command {
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},
-		{"audit", "check the host's security settings", pending("audit")},
+		{"audit", "check the host's security settings", auditCmd},
 		{"notify", "send a message through the configured alert channels", notifyCmd},
 		{"version", "print the version", versionCmd},
 	}
@@ -155,17 +155,4 @@ func noArgs(fs *flag.FlagSet) error {
 		return usagef("unexpected argument %q", strings.Join(fs.Args(), " "))
 	}
 	return nil
-}
-
-// pending is a subcommand whose capability is not in this build yet.
-func pending(name string) func(context.Context, []string, io.Writer, io.Writer) error {
-	return func(_ context.Context, args []string, out, _ io.Writer) error {
-		for _, a := range args {
-			if a == "-h" || a == "-help" || a == "--help" {
-				fmt.Fprintf(out, "edge %s: not available in this build yet; see docs/SPEC.md section 1.\n", name)
-				return nil
-			}
-		}
-		return usagef("not available in this build yet (see docs/SPEC.md section 1)")
-	}
 }

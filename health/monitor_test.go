@@ -228,11 +228,21 @@ func TestAlertsDownRepeatResolved(t *testing.T) {
 	}
 	tg.none(t, "telegram")
 	wh.none(t, "webhook")
-	st := s.m.Stats()
-	for _, ch := range st.Channels {
-		if ch.Sent != 3 || ch.Failed != 0 {
-			t.Errorf("channel stats %+v, want 3 sent", ch)
+	// A channel counts a message once the server has answered, which can
+	// be a moment after the receiver has it.
+	sent := func() bool {
+		for _, ch := range s.m.Stats().Channels {
+			if ch.Sent != 3 || ch.Failed != 0 {
+				return false
+			}
 		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !sent() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !sent() {
+		t.Errorf("channel stats %+v, want 3 sent on each", s.m.Stats().Channels)
 	}
 	if tr := s.m.History().Transitions("api", time.Time{}); len(tr) != 2 || tr[0].Up || !tr[1].Up || !strings.Contains(tr[0].Error, "502") {
 		t.Errorf("history transitions %+v", tr)

@@ -93,7 +93,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
 	if cfg.Backup != nil {
-		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry})
+		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry,
+			OnSuccess: func() {
+				if m := s.health.Load(); m != nil {
+					m.BackupSucceeded()
+				}
+			}})
 		if err != nil {
 			return nil, err
 		}
