@@ -92,12 +92,12 @@ func (hs hosts) check(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostName(r)
 		if !hs.names[host] {
-			accesslog.SetRoute(r, "unknown-host")
+			accesslog.SetRoute(w, "unknown-host")
 			http.Error(w, "404 page not found", http.StatusNotFound)
 			return
 		}
 		if hs.canonical != "" && host != hs.canonical {
-			accesslog.SetRoute(r, "redirect")
+			accesslog.SetRoute(w, "redirect")
 			target := "https://" + hs.canonical + portSuffix(r.Host, "443") + r.URL.RequestURI()
 			if r.TLS == nil {
 				target = "http://" + hs.canonical + portSuffix(r.Host, "80") + r.URL.RequestURI()
@@ -128,11 +128,11 @@ func (hs hosts) httpsRedirect(httpsPort string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostName(r)
 		if !hs.names[host] {
-			accesslog.SetRoute(r, "unknown-host")
+			accesslog.SetRoute(w, "unknown-host")
 			http.Error(w, "404 page not found", http.StatusNotFound)
 			return
 		}
-		accesslog.SetRoute(r, "redirect")
+		accesslog.SetRoute(w, "redirect")
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}

@@ -16,7 +16,10 @@ import (
 )
 
 // testConfig is a plain-HTTP config on a free loopback port with a tiny site.
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t *testing.T) *config.Config { return testConfigTB(t) }
+
+// testConfigTB is testConfig for tests and benchmarks.
+func testConfigTB(t testing.TB) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "site")

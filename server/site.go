@@ -122,12 +122,12 @@ func router(routes []route, static http.Handler) http.Handler {
 		p := r.URL.Path
 		for _, rt := range routes {
 			if matchPrefix(p, rt.prefix) {
-				accesslog.SetRoute(r, rt.name)
+				accesslog.SetRoute(w, rt.name)
 				rt.handler.ServeHTTP(w, r)
 				return
 			}
 		}
-		accesslog.SetRoute(r, "static")
+		accesslog.SetRoute(w, "static")
 		static.ServeHTTP(w, r)
 	})
 }
