@@ -140,11 +140,11 @@ func TestAdminMetrics(t *testing.T) {
 
 	reqs := fams["edge_http_requests_total"]
 	for _, route := range labelValues(reqs, "route") {
-		if !slices.Contains([]string{"static", "admin", "/api/", "unrouted"}, route) {
+		if !slices.Contains([]string{"static", "admin", "/api/", "redirect", "unknown-host", "unrouted"}, route) {
 			t.Errorf("route label %q: labels must be route names, never paths", route)
 		}
 	}
-	for _, want := range []string{"static", "/api/", "unrouted"} {
+	for _, want := range []string{"static", "/api/", "redirect"} {
 		if !slices.Contains(labelValues(reqs, "route"), want) {
 			t.Errorf("no request counted for route %q; routes %q", want, labelValues(reqs, "route"))
 		}

@@ -18,8 +18,9 @@
 // lives in a private registry, never the global default one.
 //
 // Label values stay few: route is a configured route name ("static",
-// "admin", "/api/", or "unrouted" for what no route answered: redirects
-// and unknown hosts), code is the 3-digit status. Gauges are read from
+// "admin", "/api/", "redirect" for port-80 and canonical redirects,
+// "unknown-host" for a Host that is not configured, or "unrouted" for
+// anything else no route named), code is the 3-digit status. Gauges are read from
 // the status registry at scrape time, so they are always current; backup
 // gauges appear only when [backup] is configured, check gauges only for
 // checks that have run.
