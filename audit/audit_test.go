@@ -117,7 +117,7 @@ func TestHardenedHost(t *testing.T) {
 	}
 	for _, want := range []string{
 		"edge runs as user edge (pid 101)", "uvicorn runs as user gitcourse (pid 102)",
-		"0.0.0.0:22, 0.0.0.0:80 edge (pid 101), 0.0.0.0:443 edge (pid 101), [::]:22",
+		"0.0.0.0:22, [::]:22, 0.0.0.0:80 edge (pid 101), 0.0.0.0:443 edge (pid 101), 127.0.0.1:5432 postgres (pid 103), [::1]:5432, 127.0.0.1:8000 python3 (pid 102)",
 		"ufw (/etc/ufw) is active", "key-only logins, no root login (/etc/ssh/sshd_config)",
 		"env file (secrets) /var/www/gitcourse/.env is 0640 root:edge", "edge.service runs as User=edge",
 		"gitcourse-api.service runs as User=gitcourse",
@@ -135,7 +135,7 @@ func TestWeakHost(t *testing.T) {
 		place(t, root, "srv/app/.env", 0o644, 998, 0)
 		place(t, root, "etc/edge/edge.toml", 0o666, 998, 998)
 		place(t, root, "srv/edge-state/", 0o755, 0, 0)
-		place(t, root, "srv/backups/", 0o775, 998, 998)
+		place(t, root, "srv/backups/", 0o770, 998, 998)
 	})
 	rep := run(root)
 	want := []struct {
@@ -152,8 +152,8 @@ func TestWeakHost(t *testing.T) {
 		{High, "ports", "the API (uvicorn) listens on 0.0.0.0:8000 uvicorn (pid 202)"},
 		{High, "ports", "PostgreSQL listens on 10.0.0.10:5432"},
 		{Medium, "ports", "unexpected port open: 0.0.0.0:6379 redis-server (pid 203)"},
-		{Medium, "ports", "unexpected port open: [fe80::ff00:5452:fe12:3456]:9090"},
-		{Info, "ports", "listening on loopback only: 127.0.0.1:3306"},
+		{Medium, "ports", "unexpected port open: [fe80::5254:ff:5634:12fe]:9090"},
+		{Info, "ports", "also listening, on loopback only: 127.0.0.1:3306"},
 		{Info, "ports", "nothing listens on port 443"},
 		{High, "firewall", "no active firewall found"},
 		{High, "sshd", "sshd permits root login with a password"},

@@ -103,30 +103,36 @@ func (h *host) checkPorts() []Finding {
 		return []Finding{finding("ports", Info, "", "listening sockets not checked: %v", err)}
 	}
 	owners := h.socketOwners(h.processes())
+	slices.SortFunc(ls, func(a, b listener) int {
+		if a.port != b.port {
+			return a.port - b.port
+		}
+		return a.addr.Compare(b.addr)
+	})
 	seen := map[string]bool{}
 	var out []Finding
-	var public, local []string
+	var expected, local []string
 	for _, l := range ls {
 		if seen[l.String()] {
 			continue
 		}
 		seen[l.String()] = true
 		l.owner = owners[l.inode]
-		if f, bad := judgeListener(l); bad {
+		_, wantLoopback := loopbackPorts[l.port]
+		switch f, bad := judgeListener(l); {
+		case bad:
 			out = append(out, f)
-		} else if l.addr.IsLoopback() {
+		case l.addr.IsLoopback() && !wantLoopback:
 			local = append(local, describe(l))
-		} else {
-			public = append(public, describe(l))
+		default:
+			expected = append(expected, describe(l))
 		}
 	}
-	slices.Sort(public)
-	slices.Sort(local)
-	if len(public) > 0 {
-		out = append(out, pass("ports", "listening publicly as expected: %s", strings.Join(public, ", ")))
+	if len(expected) > 0 {
+		out = append(out, pass("ports", "listening as expected (22, 80, 443; 8000 and 5432 on loopback only): %s", strings.Join(expected, ", ")))
 	}
 	if len(local) > 0 {
-		out = append(out, finding("ports", Info, "", "listening on loopback only: %s", strings.Join(local, ", ")))
+		out = append(out, finding("ports", Info, "", "also listening, on loopback only: %s", strings.Join(local, ", ")))
 	}
 	for _, p := range []int{80, 443} {
 		if !listening(ls, p) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gitcourse/edge/audit"
@@ -29,6 +30,11 @@ func auditCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	}
 	if *cfg == "" {
 		*cfg = os.Getenv("EDGE_CONFIG")
+	}
+	if *cfg != "" { // named explicitly: a wrong path is a mistake, not a finding
+		if _, err := os.Stat(filepath.Join(*root, *cfg)); err != nil {
+			return fmt.Errorf("read config: %w (fix: check -config or $EDGE_CONFIG)", err)
+		}
 	}
 	rep := audit.Run(ctx, audit.Options{Root: *root, Paths: audit.Paths{Config: *cfg}})
 	if *asJSON {

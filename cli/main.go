@@ -45,6 +45,7 @@ func commands() []command {
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},
 		{"audit", "check the host's security settings", auditCmd},
+		{"preflight", "check DNS, ports, CAA, ACME, upstreams, pg_dump, backups, alerts before going live", preflightCmd},
 		{"notify", "send a message through the configured alert channels", notifyCmd},
 		{"version", "print the version", versionCmd},
 	}

@@ -140,9 +140,9 @@ func tellEdge(ctx context.Context, sock string, out, errOut io.Writer) {
 	case err != nil:
 		fmt.Fprintf(errOut, "warning: could not reach edge on %s: %v; it picks up the new release within a second by itself\n", sock, err)
 	case code == http.StatusOK:
-		fmt.Fprintln(out, "edge: static caches dropped; new requests get the new release")
+		fmt.Fprintln(out, "edge: static caches dropped; new requests see the switch")
 	case code == http.StatusNotFound || code == http.StatusNotImplemented:
-		fmt.Fprintln(out, "edge: this edge version has no /invalidate; it picks up the new release within a second")
+		fmt.Fprintln(out, "edge: this edge version has no /invalidate; it notices the switch within a second")
 	default:
 		fmt.Fprintf(errOut, "warning: edge refused to invalidate (%d): %s\n", code, strings.TrimSpace(body))
 	}
