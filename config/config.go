@@ -53,7 +53,8 @@ type Server struct {
 	// socket named "https". "" disables HTTPS: the site is then served over
 	// plain HTTP (for local use and benchmarks only). Default: ":443".
 	HTTPS string `toml:"https"`
-	// StateDir holds certificates, uptime history and the last status.
+	// StateDir holds ACME certificates (certs/), the internal CA (ca/) and
+	// the uptime history of the checks (history/).
 	// Default: "/var/lib/edge".
 	StateDir string `toml:"state_dir"`
 	// AdminSocket is the unix socket "edge status" and "edge reload" use.
