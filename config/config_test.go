@@ -59,8 +59,8 @@ func TestSpecExample(t *testing.T) {
 	if len(cfg.Routes) != 1 {
 		t.Fatalf("got %d routes, want 1", len(cfg.Routes))
 	}
-	if len(cfg.Checks) != 3 {
-		t.Fatalf("got %d checks, want 3", len(cfg.Checks))
+	if len(cfg.Checks) != 4 {
+		t.Fatalf("got %d checks, want 4", len(cfg.Checks))
 	}
 	if cfg.Backup == nil || cfg.Alerts.Email == nil || cfg.Alerts.Telegram == nil || cfg.Alerts.Webhook == nil {
 		t.Fatalf("missing table: backup %v, email %v, telegram %v, webhook %v",
@@ -69,7 +69,7 @@ func TestSpecExample(t *testing.T) {
 	r := cfg.Routes[0]
 	b := cfg.Backup
 	e, tg := cfg.Alerts.Email, cfg.Alerts.Telegram
-	api, db, disk := cfg.Checks[0], cfg.Checks[1], cfg.Checks[2]
+	api, db, disk, traffic := cfg.Checks[0], cfg.Checks[1], cfg.Checks[2], cfg.Checks[3]
 
 	tests := []struct {
 		name      string
@@ -81,7 +81,8 @@ func TestSpecExample(t *testing.T) {
 		{"server.state_dir", cfg.Server.StateDir, "/var/lib/edge"},
 		{"server.admin_socket", cfg.Server.AdminSocket, "/run/edge/admin.sock"},
 		{"server.access_log", cfg.Server.AccessLog, "stdout"},
-		{"server.shutdown_timeout (default)", cfg.Server.ShutdownTimeout.Duration, 10 * time.Second},
+		{"server.trusted_proxies", cfg.Server.TrustedProxies, []string{}},
+		{"server.shutdown_timeout", cfg.Server.ShutdownTimeout.Duration, 10 * time.Second},
 
 		{"site.domains", cfg.Site.Domains, []string{"gitcourse.example.com", "www.gitcourse.example.com"}},
 		{"site.canonical", cfg.Site.Canonical, "gitcourse.example.com"},
@@ -95,10 +96,14 @@ func TestSpecExample(t *testing.T) {
 		{"route.health.path", r.Health.Path, "/api/health"},
 		{"route.health.interval", r.Health.Interval.Duration, 10 * time.Second},
 		{"route.health.timeout", r.Health.Timeout.Duration, 2 * time.Second},
+		{"route.health.healthy", r.Health.Healthy, 2},
+		{"route.health.unhealthy", r.Health.Unhealthy, 3},
 		{"route.timeouts.connect", r.Timeouts.Connect.Duration, 2 * time.Second},
 		{"route.timeouts.response_header", r.Timeouts.ResponseHeader.Duration, 30 * time.Second},
 		{"route.timeouts.idle", r.Timeouts.Idle.Duration, 90 * time.Second},
 		{"route.max_body 10MB", r.MaxBody.Bytes, int64(10_000_000)},
+		{"route.pass_host", r.PassHostEnabled(), true},
+		{"route.passive_cooldown", r.PassiveCooldown.Duration, 10 * time.Second},
 
 		{"tls.email", cfg.TLS.Email, "ops@example.com"},
 		{"tls.acme_ca", cfg.TLS.ACMECA, "https://acme-v02.api.letsencrypt.org/directory"},
@@ -107,6 +112,9 @@ func TestSpecExample(t *testing.T) {
 		{"tls.internal", cfg.TLS.Internal, false},
 		{"tls.min_version", cfg.TLS.MinVersion, "1.2"},
 		{"tls.certificates", len(cfg.TLS.Certificates), 0},
+		{"tls.renew_interval", cfg.TLS.RenewInterval.Duration, 10 * time.Minute},
+		{"tls.renewal_window_ratio", cfg.TLS.RenewalWindowRatio, 0.33},
+		{"tls.ready_timeout", cfg.TLS.ReadyTimeout.Duration, 60 * time.Second},
 
 		{"headers.hsts", str(cfg.Headers.HSTS), "max-age=63072000; includeSubDomains"},
 		{"headers.csp", str(cfg.Headers.CSP), "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"},
@@ -119,6 +127,7 @@ func TestSpecExample(t *testing.T) {
 		{"admin.users", len(cfg.Admin.Users), 1},
 		{"admin.users.admin", cfg.Admin.Users["admin"].Reveal(), testHash},
 		{"admin.allow", cfg.Admin.Allow, []string{"127.0.0.1/32", "::1/128"}},
+		{"admin.token", cfg.Admin.Token.Reveal(), adminToken},
 
 		{"backup.database_url", b.DatabaseURL.Reveal(), databaseURL},
 		{"backup.dir", b.Dir, p.backupDir},
@@ -134,15 +143,32 @@ func TestSpecExample(t *testing.T) {
 		{"check[0].name", api.Name, "api"},
 		{"check[0].http", api.HTTP, "http://127.0.0.1:8000/api/health"},
 		{"check[0].interval", api.Interval.Duration, 30 * time.Second},
-		{"check[0].timeout (default)", api.Timeout.Duration, 5 * time.Second},
+		{"check[0].timeout", api.Timeout.Duration, 5 * time.Second},
+		{"check[0].failures", api.Failures, 3},
+		{"check[0].successes", api.Successes, 2},
+		{"check[0].status (default)", api.Status, 0},
+		{"check[0].contains (default)", api.Contains, ""},
 		{"check[1].name", db.Name, "db"},
 		{"check[1].postgres", db.Postgres.Reveal(), databaseURL},
 		{"check[1].interval (default)", db.Interval.Duration, 30 * time.Second},
 		{"check[2].name", disk.Name, "disk"},
 		{"check[2].disk", disk.Disk, p.disk},
 		{"check[2].min_free 2GB", disk.MinFree.Bytes, int64(2_000_000_000)},
+		{"check[2].min_free_inodes", disk.MinFreeInodes, int64(1000)},
+		{"check[3].name", traffic.Name, "api-traffic"},
+		{"check[3].route", traffic.Route, "/api/"},
+		{"check[3].max_error_rate", traffic.MaxErrorRate, 0.05},
+		{"check[3].max_p95", traffic.MaxP95.Duration, 2 * time.Second},
+		{"check[3].window", traffic.Window.Duration, 5 * time.Minute},
+		{"check[3].min_requests", traffic.MinRequests, 20},
+		{"check[3].interval (default)", traffic.Interval.Duration, 30 * time.Second},
+		{"check[3].failures (default)", traffic.Failures, 3},
 
 		{"alerts.repeat", cfg.Alerts.Repeat.Duration, 4 * time.Hour},
+		{"alerts.heartbeat_url", cfg.Alerts.HeartbeatURL.Reveal(), heartbeatURL},
+		{"alerts.heartbeat_interval", cfg.Alerts.HeartbeatInterval.Duration, time.Minute},
+		{"alerts.backup_heartbeat_url", cfg.Alerts.BackupHeartbeatURL.Reveal(), backupBeatURL},
+		{"alerts.email.timeout (default)", e.Timeout.Duration, 10 * time.Second},
 		{"alerts.email.smtp", e.SMTP, "smtp.example.com:587"},
 		{"alerts.email.from", e.From, "edge@example.com"},
 		{"alerts.email.to", e.To, []string{"ops@example.com"}},
@@ -151,7 +177,10 @@ func TestSpecExample(t *testing.T) {
 		{"alerts.telegram.token", tg.Token.Reveal(), telegramToken},
 		{"alerts.telegram.chat_id", tg.ChatID, "123456"},
 		{"alerts.telegram.api", tg.API, "https://api.telegram.org"},
+		{"alerts.telegram.timeout (default)", tg.Timeout.Duration, 10 * time.Second},
 		{"alerts.webhook.url", cfg.Alerts.Webhook.URL.Reveal(), webhookURL},
+		{"alerts.webhook.topic (default)", cfg.Alerts.Webhook.Topic, ""},
+		{"alerts.webhook.timeout (default)", cfg.Alerts.Webhook.Timeout.Duration, 10 * time.Second},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -174,6 +203,9 @@ func TestSpecExample(t *testing.T) {
 		{"check[1].postgres", `postgres = "${DATABASE_URL}"`},
 		{"check[2].min_free", `min_free = "2GB"`},
 		{"alerts.webhook.url", "webhook  = {"},
+		{"admin.token", `token = "${EDGE_ADMIN_TOKEN}"`},
+		{"check[3].route", `route = "/api/"`},
+		{"alerts.heartbeat_url", "heartbeat_url = "},
 		{"backup.no_such_key", "[backup]"}, // falls back to the table
 	}
 	for _, l := range lines {
@@ -187,6 +219,9 @@ func TestSpecExample(t *testing.T) {
 	}
 	if got, want := cfg.Line("check[2]"), lineOf(t, src, `name = "disk"`)-1; got != want {
 		t.Errorf("Line(%q): got %d, want %d", "check[2]", got, want)
+	}
+	if got, want := cfg.Line("check[3]"), lineOf(t, src, `name = "api-traffic"`)-1; got != want {
+		t.Errorf("Line(%q): got %d, want %d", "check[3]", got, want)
 	}
 	if got := cfg.Line("nosuchtable.key"); got != 0 {
 		t.Errorf("Line(%q): got %d, want 0", "nosuchtable.key", got)

@@ -24,18 +24,26 @@ const (
 	databaseURL     = "postgres://gitcourse:" + dbPassword + "@127.0.0.1:5432/gitcourse"
 	webhookURL      = "https://hooks.example.com/" + webhookSecret
 	smtpUser        = "edge-mailer"
+	adminToken      = "admin-t0ken-s3cr3t-0123456789"
+	heartbeatSecret = "beat-s3cr3t-uuid"
+	backupBeatPath  = "backup-beat-s3cr3t"
+	heartbeatURL    = "https://hc-ping.example.com/" + heartbeatSecret
+	backupBeatURL   = "https://hc-ping.example.com/" + backupBeatPath
 	unsetVarForTest = "EDGE_TEST_SURELY_UNSET_VARIABLE"
 )
 
 // specEnv is the environment the SPEC example needs.
 func specEnv() map[string]string {
 	return map[string]string{
-		"EDGE_ADMIN_BCRYPT": testHash,
-		"DATABASE_URL":      databaseURL,
-		"SMTP_USER":         smtpUser,
-		"SMTP_PASSWORD":     smtpPassword,
-		"TELEGRAM_TOKEN":    telegramToken,
-		"ALERT_WEBHOOK_URL": webhookURL,
+		"EDGE_ADMIN_BCRYPT":    testHash,
+		"DATABASE_URL":         databaseURL,
+		"SMTP_USER":            smtpUser,
+		"SMTP_PASSWORD":        smtpPassword,
+		"TELEGRAM_TOKEN":       telegramToken,
+		"ALERT_WEBHOOK_URL":    webhookURL,
+		"EDGE_ADMIN_TOKEN":     adminToken,
+		"HEARTBEAT_URL":        heartbeatURL,
+		"BACKUP_HEARTBEAT_URL": backupBeatURL,
 	}
 }
 

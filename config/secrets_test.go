@@ -15,7 +15,7 @@ import (
 func TestSecretsRedacted(t *testing.T) {
 	src, _ := specSource(t)
 	cfg := mustParse(t, src, specEnv())
-	secrets := []string{dbPassword, testHash, smtpPassword, telegramToken, webhookSecret}
+	secrets := []string{dbPassword, testHash, smtpPassword, telegramToken, webhookSecret, adminToken, heartbeatSecret, backupBeatPath}
 
 	js, err := json.Marshal(cfg)
 	if err != nil {

@@ -31,7 +31,7 @@
 // In responses the upstream's Server and X-Request-ID headers are dropped
 // (edge sends its own), so is its Strict-Transport-Security over plain
 // HTTP, and a security header that both edge and the upstream set is sent
-// once, with the upstream's value.
+// once, with edge's configured value.
 //
 // # Streaming and errors
 //
