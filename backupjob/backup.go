@@ -17,17 +17,11 @@ func (j *Job) Backup(ctx context.Context) (*Manifest, error) {
 	if j.target.url == "" {
 		return nil, errors.New("backup: backup.database_url is empty")
 	}
-	j.run.Lock()
-	defer j.run.Unlock()
-	lock, err := lockDir(j.cfg.Dir)
+	ctx, done, err := j.beginRun(ctx, "backup")
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
-	j.cleanLocked(ctx)
-	ctx, cancel := context.WithTimeoutCause(ctx, j.opts.MaxRunTime,
-		fmt.Errorf("backup took longer than %s", j.opts.MaxRunTime))
-	defer cancel()
+	defer done()
 	started := j.opts.Now()
 	j.update(func(s *State) { s.Running, s.LastAttempt = true, started })
 	defer j.update(func(s *State) { s.Running = false })
@@ -79,6 +73,39 @@ func (j *Job) record(started time.Time, m *Manifest, err error) {
 	if rerr := j.Refresh(); rerr != nil {
 		j.log.Error("read backup state", "error", rerr)
 	}
+}
+
+// lockRun takes the job's mutex, then the directory's lock (an error
+// wrapping ErrBusy when another process holds it). unlock releases both.
+func (j *Job) lockRun() (unlock func(), err error) {
+	j.run.Lock()
+	lock, err := lockDir(j.cfg.Dir)
+	if err != nil {
+		j.run.Unlock()
+		return nil, err
+	}
+	return func() {
+		lock.Unlock()
+		j.run.Unlock()
+	}, nil
+}
+
+// beginRun starts a backup or a verification: it takes the locks (see
+// lockRun), removes leftovers of a killed process and bounds ctx by
+// Options.MaxRunTime, with the cause "<what> took longer than ...". done
+// cancels that context and releases the locks.
+func (j *Job) beginRun(ctx context.Context, what string) (_ context.Context, done func(), err error) {
+	unlock, err := j.lockRun()
+	if err != nil {
+		return ctx, nil, err
+	}
+	j.cleanLocked(ctx)
+	ctx, cancel := context.WithTimeoutCause(ctx, j.opts.MaxRunTime,
+		fmt.Errorf("%s took longer than %s", what, j.opts.MaxRunTime))
+	return ctx, func() {
+		cancel()
+		unlock()
+	}, nil
 }
 
 // cleanLocked removes what a killed process left: partial files, backup

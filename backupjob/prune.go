@@ -12,13 +12,11 @@ func (j *Job) Prune(dryRun bool) (*Plan, error) {
 	if dryRun {
 		return j.plan()
 	}
-	j.run.Lock()
-	defer j.run.Unlock()
-	lock, err := lockDir(j.cfg.Dir)
+	unlock, err := j.lockRun()
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	return j.pruneLocked(false)
 }
 

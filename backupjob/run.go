@@ -45,14 +45,12 @@ func (j *Job) startup(ctx context.Context) {
 	if err := j.Refresh(); err != nil {
 		j.log.Warn("read backup directory", "error", err)
 	}
-	j.run.Lock()
-	defer j.run.Unlock()
-	lock, err := lockDir(j.cfg.Dir)
+	unlock, err := j.lockRun()
 	if err != nil {
 		j.log.Warn("leftovers not cleaned at start", "error", err)
 		return
 	}
-	defer lock.Unlock()
+	defer unlock()
 	j.cleanLocked(ctx)
 }
 

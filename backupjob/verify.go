@@ -227,17 +227,11 @@ func serverMajor(version string) int {
 // and ErrNeedIdentity when it is encrypted and Options.Identities is empty
 // (after the SHA-256 check passed).
 func (j *Job) Verify(ctx context.Context, id, kind string) (*Manifest, error) {
-	j.run.Lock()
-	defer j.run.Unlock()
-	lock, err := lockDir(j.cfg.Dir)
+	ctx, done, err := j.beginRun(ctx, "verification")
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
-	j.cleanLocked(ctx)
-	ctx, cancel := context.WithTimeoutCause(ctx, j.opts.MaxRunTime,
-		fmt.Errorf("verification took longer than %s", j.opts.MaxRunTime))
-	defer cancel()
+	defer done()
 	return j.verifyLocked(ctx, id, kind)
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +37,7 @@ func auditCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	}
 	rep := audit.Run(ctx, audit.Options{Root: *root, Paths: audit.Paths{Config: *cfg}})
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(out, rep); err != nil {
 			return err
 		}
 	} else {

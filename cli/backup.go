@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -105,20 +104,26 @@ func (b *backupFlags) job(opts backupjob.Options) (*backupjob.Job, error) {
 	return backupjob.New(cfg.Backup, opts)
 }
 
-func backupNow(ctx context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("now", "[-config FILE]", out, false)
+// flagsOnlyJob parses args, which may hold flags only (no positional
+// argument), and builds the backup job with opts (see job).
+func (b *backupFlags) flagsOnlyJob(args []string, out io.Writer, opts backupjob.Options) (*backupjob.Job, error) {
 	pos, err := b.parse(args, out)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", strings.Join(pos, " "))
+		return nil, usagef("unexpected argument %q", strings.Join(pos, " "))
 	}
+	return b.job(opts)
+}
+
+func backupNow(ctx context.Context, args []string, out io.Writer) error {
+	b := newBackupFlags("now", "[-config FILE]", out, false)
 	var opts backupjob.Options
 	if isTerminal(out) {
 		opts.Progress = progressPrinter(out)
 	}
-	j, err := b.job(opts)
+	j, err := b.flagsOnlyJob(args, out, opts)
 	if err != nil {
 		return err
 	}
@@ -174,14 +179,7 @@ type listEntry struct {
 func backupList(_ context.Context, args []string, out io.Writer) error {
 	b := newBackupFlags("list", "[-json] [-config FILE]", out, false)
 	asJSON := b.fs.Bool("json", false, "print the backups as a JSON array")
-	pos, err := b.parse(args, out)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", strings.Join(pos, " "))
-	}
-	j, err := b.job(backupjob.Options{})
+	j, err := b.flagsOnlyJob(args, out, backupjob.Options{})
 	if err != nil {
 		return err
 	}
@@ -198,9 +196,7 @@ func backupList(_ context.Context, args []string, out io.Writer) error {
 			SHA256: m.SHA256, Format: m.Format, Encrypted: m.Encrypted, Verified: m.Verified})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return printJSON(out, entries)
 	}
 	if len(entries) == 0 {
 		fmt.Fprintf(out, "no backups in %s\n", j.Dir())
@@ -272,14 +268,7 @@ func backupRestore(ctx context.Context, args []string, out io.Writer) error {
 func backupPrune(_ context.Context, args []string, out io.Writer) error {
 	b := newBackupFlags("prune", "[-dry-run] [-config FILE]", out, false)
 	dry := b.fs.Bool("dry-run", false, "show what would be kept and deleted; delete nothing")
-	pos, err := b.parse(args, out)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", strings.Join(pos, " "))
-	}
-	j, err := b.job(backupjob.Options{})
+	j, err := b.flagsOnlyJob(args, out, backupjob.Options{})
 	if err != nil {
 		return err
 	}

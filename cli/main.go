@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -156,4 +157,11 @@ func noArgs(fs *flag.FlagSet) error {
 		return usagef("unexpected argument %q", strings.Join(fs.Args(), " "))
 	}
 	return nil
+}
+
+// printJSON writes v to out as JSON indented by two spaces.
+func printJSON(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

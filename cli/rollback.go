@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -51,9 +50,7 @@ func listReleases(out io.Writer, root string, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(infos)
+		return printJSON(out, infos)
 	}
 	if len(infos) == 0 {
 		fmt.Fprintf(out, "no releases beside %s (run \"edge release DIR\")\n", root)

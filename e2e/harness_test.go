@@ -201,6 +201,17 @@ type Edge struct {
 // SIGTERM and expects exit code 0.
 func startEdge(t testing.TB, opts Options) *Edge {
 	t.Helper()
+	e := newEdgeWithSite(t, opts)
+	if err := launchWithRetry(e, e.WriteConfig); err != nil {
+		t.Fatalf("start edge: %v\n--- edge output ---\n%s", err, e.Output())
+	}
+	return e
+}
+
+// newEdgeWithSite lays out a temporary directory with a site for an edge
+// started with opts (not started yet).
+func newEdgeWithSite(t testing.TB, opts Options) *Edge {
+	t.Helper()
 	bin := edgeBinary(t)
 	dir := shortTempDir(t)
 	e := &Edge{
@@ -211,22 +222,30 @@ func startEdge(t testing.TB, opts Options) *Edge {
 		Config: filepath.Join(dir, "edge.toml"),
 	}
 	writeSite(t, dir)
+	return e
+}
+
+// launchWithRetry picks free loopback ports, calls write to write the
+// config for them and starts "edge run"; it returns once /healthz answers.
+// When another test took a port between freePort and bind, it tries again
+// on other ports (three attempts in all).
+func launchWithRetry(e *Edge, write func()) error {
+	e.t.Helper()
 	for attempt := 1; ; attempt++ {
-		e.HTTPPort = freePort(t)
-		if !opts.NoHTTPS {
-			e.HTTPSPort = freePort(t)
+		e.HTTPPort = freePort(e.t)
+		if !e.Opts.NoHTTPS {
+			e.HTTPSPort = freePort(e.t)
 		}
-		e.WriteConfig()
+		write()
 		err := e.launch([]string{"run", "-config", e.Config})
 		if err == nil {
-			return e
+			return nil
 		}
-		// Another test may have taken a port between freePort and bind.
 		if attempt < 3 && strings.Contains(e.Output(), "address already in use") {
-			t.Logf("edge could not bind (attempt %d), retrying on other ports", attempt)
+			e.t.Logf("edge could not bind (attempt %d), retrying on other ports", attempt)
 			continue
 		}
-		t.Fatalf("start edge: %v\n--- edge output ---\n%s", err, e.Output())
+		return err
 	}
 }
 

@@ -334,36 +334,21 @@ func (s *apiServer) stopProcess(cmd *exec.Cmd, done chan struct{}, sig syscall.S
 // render: routeExtra goes into every [[route]], serverExtra into [server].
 func startEdgeWith(t *testing.T, opts Options, routeExtra, serverExtra string) *Edge {
 	t.Helper()
-	dir := shortTempDir(t)
-	e := &Edge{
-		t: t, Bin: edgeBinary(t), Dir: dir, Opts: opts,
-		Site:   filepath.Join(dir, "site"),
-		State:  filepath.Join(dir, "state"),
-		Socket: filepath.Join(dir, "admin.sock"),
-		Config: filepath.Join(dir, "edge.toml"),
-	}
-	writeSite(t, dir)
-	for attempt := 1; ; attempt++ {
-		e.HTTPPort = freePort(t)
-		if !opts.NoHTTPS {
-			e.HTTPSPort = freePort(t)
-		}
-		text := e.ConfigText()
+	e := newEdgeWithSite(t, opts)
+	var text string
+	err := launchWithRetry(e, func() {
+		text = e.ConfigText()
 		for _, r := range opts.Routes {
 			line := fmt.Sprintf("upstreams = %s\n", tomlList(r.Upstreams))
 			text = strings.Replace(text, line, line+routeExtra+"\n", 1)
 		}
 		text = strings.Replace(text, "[server]\n", "[server]\n"+serverExtra+"\n", 1)
 		e.WriteConfigText(text)
-		err := e.launch([]string{"run", "-config", e.Config})
-		if err == nil {
-			return e
-		}
-		if attempt < 3 && strings.Contains(e.Output(), "address already in use") {
-			continue
-		}
+	})
+	if err != nil {
 		t.Fatalf("start edge: %v\n--- config ---\n%s\n--- edge output ---\n%s", err, text, e.Output())
 	}
+	return e
 }
 
 // apiRoute is edge's [[route]] for the API with quick health checks.

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -176,7 +177,21 @@ func copyFile(root *os.Root, dst string, j copyJob, present map[string]bool) (Co
 
 // copyStream copies r into a new file name, fsynced, with mtime mod.
 func copyStream(r io.Reader, name string, mod time.Time) error {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err := writeSynced(name, os.O_EXCL, r); err != nil {
+		return err
+	}
+	return finish(name, mod)
+}
+
+// writeFile writes data into a new file name, fsynced, with mtime mod.
+func writeFile(name string, data []byte, mod time.Time) error {
+	return copyStream(bytes.NewReader(data), name, mod)
+}
+
+// writeSynced copies r into the file name, opened with
+// os.O_CREATE|os.O_WRONLY|flag (mode 0644 less the umask), and fsyncs it.
+func writeSynced(name string, flag int, r io.Reader) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|flag, 0o644)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
@@ -190,26 +205,7 @@ func copyStream(r io.Reader, name string, mod time.Time) error {
 	if werr != nil {
 		return fmt.Errorf("write %s: %w", name, werr)
 	}
-	return finish(name, mod)
-}
-
-// writeFile writes data into a new file name, fsynced, with mtime mod.
-func writeFile(name string, data []byte, mod time.Time) error {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", name, err)
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if err := f.Close(); werr == nil {
-		werr = err
-	}
-	if werr != nil {
-		return fmt.Errorf("write %s: %w", name, werr)
-	}
-	return finish(name, mod)
+	return nil
 }
 
 // finish sets mode 0644 whatever the umask, and the build's mtime (so

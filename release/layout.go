@@ -57,6 +57,20 @@ func openLayout(root string, create bool) (*layout, error) {
 
 func (l *layout) dir(id string) string { return filepath.Join(l.releases, id) }
 
+// openLocked opens (creating) the layout under root and takes its lock
+// (see lock); unlock releases it.
+func openLocked(ctx context.Context, root string) (_ *layout, unlock func(), err error) {
+	l, err := openLayout(root, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err = l.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, unlock, nil
+}
+
 // lock takes the releases directory's lock, waiting for a release that
 // runs meanwhile (bounded by lockWait and ctx).
 func (l *layout) lock(ctx context.Context) (unlock func(), err error) {

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,19 +83,8 @@ func updateManifest(dir string, change func(*Manifest)) error {
 
 // writeFileSync writes data to a new file (mode 0644) and fsyncs it.
 func writeFileSync(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", name, err)
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if err := f.Close(); werr == nil {
-		werr = err
-	}
-	if werr != nil {
-		return fmt.Errorf("write %s: %w", name, werr)
+	if err := writeSynced(name, os.O_TRUNC, bytes.NewReader(data)); err != nil {
+		return err
 	}
 	return os.Chmod(name, 0o644)
 }

@@ -94,11 +94,7 @@ func Install(ctx context.Context, src string, opts Options) (*Result, error) {
 	if _, err := Validate(src); err != nil {
 		return nil, err
 	}
-	l, err := openLayout(opts.Root, true)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := l.lock(ctx)
+	l, unlock, err := openLocked(ctx, opts.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +151,7 @@ func (l *layout) build(ctx context.Context, src, tmp, id, cur string, opts Optio
 // (skipping releases that were rolled back from), or at the release named
 // to. The release left is marked as rolled back from.
 func Rollback(ctx context.Context, to string, opts Options) (*Result, error) {
-	l, err := openLayout(opts.Root, true)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := l.lock(ctx)
+	l, unlock, err := openLocked(ctx, opts.Root)
 	if err != nil {
 		return nil, err
 	}

@@ -86,14 +86,24 @@ func newHosts(domains []string, canonical string) hosts {
 	return h
 }
 
+// known returns r's host name, or answers 404 and false when that host is
+// not configured.
+func (hs hosts) known(w http.ResponseWriter, r *http.Request) (string, bool) {
+	host := hostName(r)
+	if !hs.names[host] {
+		accesslog.SetRoute(w, "unknown-host")
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return "", false
+	}
+	return host, true
+}
+
 // check answers 404 for a Host that is not configured and 308-redirects
 // other configured names to the canonical one.
 func (hs hosts) check(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := hostName(r)
-		if !hs.names[host] {
-			accesslog.SetRoute(w, "unknown-host")
-			http.Error(w, "404 page not found", http.StatusNotFound)
+		host, ok := hs.known(w, r)
+		if !ok {
 			return
 		}
 		if hs.canonical != "" && host != hs.canonical {
@@ -126,10 +136,8 @@ func (hs hosts) httpsRedirect(httpsPort string) http.Handler {
 		suffix = ":" + httpsPort
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := hostName(r)
-		if !hs.names[host] {
-			accesslog.SetRoute(w, "unknown-host")
-			http.Error(w, "404 page not found", http.StatusNotFound)
+		host, ok := hs.known(w, r)
+		if !ok {
 			return
 		}
 		accesslog.SetRoute(w, "redirect")
