@@ -27,31 +27,16 @@
 # process started here is stopped by PID on exit.
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-2s}
-CONNS=${CONNS:-50}
-ROUNDS=${ROUNDS:-1}
-OUT=${OUT:-}
-KEEP_TMP=${KEEP_TMP:-0}
-
-CADDY_VERSION=v2.11.9
-CACHE_DIR=${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}
-CADDY_BIN=$CACHE_DIR/bin/caddy
-SERVER_CPU=0
-LOAD_CPU=1
+LOG_TAG=proxy-bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init edge-proxy-bench
 PATH_PING=/api/ping
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TMP=$(mktemp -d /tmp/edge-proxy-bench.XXXXXX)
-chmod 0755 "$TMP"
 
 # "stub" is the upstream alone: the ceiling for the proxies.
 SERVERS=(stub edge nginx caddy)
 declare -A LABEL=([stub]="stub alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy)
-declare -A PID=() PORT=() AVAILABLE=() WHY_NOT=()
 declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=()
-CADDY_INSTALL_PID=""
-WARNINGS=()
 
 # The security headers edge sends by default (SPEC §2 [headers]); nginx and
 # Caddy are told to send the same ones so that all do the same work.
@@ -63,135 +48,6 @@ declare -A SEC_HEADERS=(
 	[Permissions-Policy]="camera=(), microphone=(), geolocation=()"
 	[X-Content-Type-Options]=nosniff
 )
-
-log() { printf '[proxy-bench] %s\n' "$*" >&2; }
-warn() {
-	WARNINGS+=("$*")
-	log "WARNING: $*"
-}
-
-# ---------------------------------------------------------------- cleanup ---
-
-stop_pid() {
-	local pid=$1 _
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local s
-	for s in "${SERVERS[@]}"; do
-		[[ -n ${PID[$s]:-} ]] && stop_pid "${PID[$s]}"
-	done
-	[[ -n $CADDY_INSTALL_PID ]] && stop_pid "$CADDY_INSTALL_PID"
-	wait 2>/dev/null || true
-	if [[ $KEEP_TMP == 1 ]]; then
-		log "kept $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- install ---
-
-caddy_installed() {
-	[[ -x $CADDY_BIN ]] || return 1
-	go version -m "$CADDY_BIN" 2>/dev/null |
-		awk -v v="$CADDY_VERSION" '$1 == "mod" && $2 == "github.com/caddyserver/caddy/v2" && $3 == v {ok = 1} END {exit !ok}'
-}
-
-start_caddy_install() {
-	if caddy_installed; then
-		log "caddy $CADDY_VERSION already in $CADDY_BIN"
-		return
-	fi
-	mkdir -p "$CACHE_DIR/bin"
-	log "building caddy $CADDY_VERSION in the background (log: $TMP/caddy-install.log)"
-	(cd / && GOBIN=$CACHE_DIR/bin exec go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION") \
-		>"$TMP/caddy-install.log" 2>&1 &
-	CADDY_INSTALL_PID=$!
-}
-
-wait_caddy_install() {
-	if [[ -n $CADDY_INSTALL_PID ]]; then
-		log "waiting for the caddy build to finish"
-		wait "$CADDY_INSTALL_PID" || tail -20 "$TMP/caddy-install.log" >&2 || true
-		CADDY_INSTALL_PID=""
-	fi
-	if caddy_installed; then
-		AVAILABLE[caddy]=1
-	else
-		WHY_NOT[caddy]="caddy $CADDY_VERSION could not be built"
-		warn "${WHY_NOT[caddy]}"
-	fi
-}
-
-install_packages() {
-	local want=()
-	command -v nginx >/dev/null || want+=(nginx)
-	command -v wrk >/dev/null || want+=(wrk)
-	command -v taskset >/dev/null || want+=(util-linux)
-	command -v curl >/dev/null || want+=(curl)
-	((${#want[@]} == 0)) && return 0
-	export DEBIAN_FRONTEND=noninteractive
-	log "apt-get update; apt-get install ${want[*]}"
-	apt-get update -qq >&2
-	# Keep the package's own nginx (port 80) from being started by the install.
-	local policy=/usr/sbin/policy-rc.d made_policy=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
-	fi
-	local rc=0
-	apt-get install -y -qq --no-install-recommends "${want[@]}" >&2 || rc=$?
-	((made_policy)) && rm -f "$policy"
-	return "$rc"
-}
-
-# ----------------------------------------------------------------- build ---
-
-build_go() { # build_go NAME PACKAGE
-	log "go build -o $TMP/$1 $2"
-	if (cd "$REPO" && go build -o "$TMP/$1" "$2") >"$TMP/$1-build.log" 2>&1; then
-		AVAILABLE[$1]=1
-	else
-		tail -20 "$TMP/$1-build.log" >&2
-		WHY_NOT[$1]="$1 did not build (go build $2)"
-		warn "${WHY_NOT[$1]}"
-	fi
-}
-
-# ------------------------------------------------------------- utilities ---
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-	local p used q
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		used=0
-		for q in "${PORT[@]}"; do [[ $q == "$p" ]] && used=1; done
-		((used == 0)) && ! port_in_use "$p" && break
-	done
-	echo "$p"
-}
-
-wait_listening() {
-	local s=$1 _
-	for _ in $(seq 1 100); do
-		kill -0 "${PID[$s]}" 2>/dev/null || return 1
-		port_in_use "${PORT[$s]}" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # ---------------------------------------------------------------- configs ---
 
@@ -217,26 +73,12 @@ EOF
 }
 
 write_nginx_config() {
-	local d=$TMP/nginx user="" k
+	local d=$TMP/nginx k
 	mkdir -p "$d"
-	[[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1 && user="user www-data;"
 	{
+		nginx_prelude "$d"
 		cat <<EOF
-$user
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
     server_tokens off;
-    keepalive_requests 1000000;   # Go servers have no per-connection limit
-    client_body_temp_path $d/body;
-    proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fastcgi;
-    uwsgi_temp_path $d/uwsgi;
-    scgi_temp_path $d/scgi;
     upstream stub {
         server 127.0.0.1:${PORT[stub]};
         keepalive 64;
@@ -273,15 +115,8 @@ write_caddy_config() {
 	local d=$TMP/caddy k
 	mkdir -p "$d"
 	{
+		caddy_global "servers {" "	protocols h1" "}"
 		cat <<EOF
-{
-	admin off
-	auto_https off
-	persist_config off
-	servers {
-		protocols h1
-	}
-}
 
 http://127.0.0.1:${PORT[caddy]} {
 	header {
@@ -314,30 +149,14 @@ start_server() {
 	local s=$1
 	PORT[$s]=$(free_port)
 	case $s in
-	stub)
-		GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" >"$TMP/stub.log" 2>&1 &
-		;;
+	stub) launch_go stub "$TMP/stub.log" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" ;;
 	edge)
 		write_edge_config
-		GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$TMP/edge" run -config "$TMP/edge.toml" >"$TMP/edge.log" 2>&1 &
+		launch_go edge "$TMP/edge.log" "$TMP/edge" run -config "$TMP/edge.toml"
 		;;
-	nginx)
-		write_nginx_config
-		if ! nginx -t -q -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx/test.log"; then
-			cat "$TMP/nginx/test.log" >&2
-			WHY_NOT[nginx]="nginx -t failed"
-			return 1
-		fi
-		taskset -c "$SERVER_CPU" nginx -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/stdout.log" 2>&1 &
-		;;
-	caddy)
-		write_caddy_config
-		GOMAXPROCS=1 XDG_CONFIG_HOME=$TMP/caddy/config XDG_DATA_HOME=$TMP/caddy/data \
-			taskset -c "$SERVER_CPU" "$CADDY_BIN" run --adapter caddyfile --config "$TMP/caddy/Caddyfile" \
-			>"$TMP/caddy/caddy.log" 2>&1 &
-		;;
+	nginx) write_nginx_config && launch_nginx nginx "$TMP/nginx" || return 1 ;;
+	caddy) write_caddy_config && launch_caddy caddy "$TMP/caddy" ;;
 	esac
-	PID[$s]=$!
 	if ! wait_listening "$s"; then
 		WHY_NOT[$s]="${LABEL[$s]} did not start listening on 127.0.0.1:${PORT[$s]}"
 		return 1
@@ -358,14 +177,8 @@ start_servers() {
 	local s
 	for s in "${SERVERS[@]}"; do
 		[[ -n ${AVAILABLE[$s]:-} ]] || continue
-		if ! start_server "$s"; then
-			AVAILABLE[$s]=""
-			[[ -n ${PID[$s]:-} ]] && stop_pid "${PID[$s]}"
-			warn "${WHY_NOT[$s]}"
-			tail -20 "$(server_log "$s")" >&2 || true
-			if [[ $s == stub ]]; then
-				return 1 # nothing to proxy to
-			fi
+		if ! start_or_drop "$s" && [[ $s == stub ]]; then
+			return 1 # nothing to proxy to
 		fi
 	done
 }
@@ -392,17 +205,6 @@ probe() {
 wrk_run() { # wrk_run SERVER DURATION
 	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency "$(url_of "$1")"
 }
-
-# Latency percentile from wrk's distribution, in milliseconds.
-parse_pct() {
-	awk -v p="$2" '$1 == p {
-		v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-		printf "%.2f", v
-	}' "$1"
-}
-
-parse_rps() { awk '$1 == "Requests/sec:" {printf "%.0f", $2}' "$1"; }
 
 # Errors: non-2xx/3xx responses plus socket errors (connect, read, write,
 # timeout), summed.
@@ -435,14 +237,6 @@ run_one() { # run_one SERVER ROUND
 
 # ------------------------------------------------------------------ report ---
 
-ratio() { # ratio A B -> A/B with two decimals, or n/a
-	if [[ -n ${1:-} && -n ${2:-} && ${2:-0} != 0 ]]; then
-		awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
-	else
-		echo "n/a"
-	fi
-}
-
 report() {
 	local s
 	echo "### Reverse proxy: GET $PATH_PING (~100 B JSON from bench/stub)"
@@ -465,28 +259,20 @@ report() {
 	for s in "${SERVERS[@]}"; do
 		[[ -n ${WHY_NOT[$s]:-} ]] && echo "${LABEL[$s]}: n/a — ${WHY_NOT[$s]}."
 	done
-	if ((${#WARNINGS[@]})); then
-		echo
-		echo "Warnings:"
-		local w
-		for w in "${WARNINGS[@]}"; do echo "- $w"; done
-	fi
-	return 0
+	print_warnings
 }
 
 # -------------------------------------------------------------------- main ---
 
 main() {
 	start_caddy_install
-	install_packages
+	install_packages nginx:nginx wrk:wrk taskset:util-linux curl:curl
 	AVAILABLE[nginx]=1
 	build_go stub ./bench/stub
 	build_go edge ./cmd/edge
 	[[ -n ${AVAILABLE[stub]:-} ]] || return 1
 	wait_caddy_install
-	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-	awk '$1 > 0.7 {exit 1}' /proc/loadavg ||
-		warn "load average $LOAD_START before the run: something else is using the CPUs, numbers will be noisy"
+	note_load_start
 	start_servers
 	local s r
 	for ((r = 1; r <= ROUNDS; r++)); do
@@ -494,15 +280,7 @@ main() {
 			if [[ -n ${AVAILABLE[$s]:-} ]]; then run_one "$s" "$r"; fi
 		done
 	done
-	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-	local md
-	md=$(report)
-	printf '%s\n' "$md"
-	if [[ -n $OUT ]]; then
-		printf '%s\n' "$md" >"$OUT"
-		log "report written to $OUT"
-	fi
-	[[ -n ${AVAILABLE[edge]:-} ]] || return 1
+	finish
 }
 
 main "$@"

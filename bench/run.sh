@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — serve the same SPA fixture with edge, nginx and Caddy and load
-# each of them with wrk, side by side, in one run. See bench/README.md and
+# each of them with wrk, side by side, in one run; over HTTP and over HTTPS
+# with one shared ECDSA P-256 certificate. See bench/README.md and
 # docs/benchmarks.md.
 #
 #   bash bench/run.sh                    # 10 s per scenario and server
@@ -9,11 +10,15 @@
 # Environment:
 #   DURATION    wrk duration per scenario and server (default 10s)
 #   WARMUP      wrk warm-up per scenario and server (default 2s)
-#   CONNS       wrk connections (default 50)
+#   CONNS       wrk (and tlsload) connections (default 50)
 #   OUT         also write the markdown report to this file
 #   GZIP_LEVEL  on-the-fly gzip level for nginx and Caddy (default 5, Caddy's default)
 #   BR_LEVEL    on-the-fly brotli level for nginx's brotli filter (default 5)
 #               (edge's levels are built in; see docs/benchmarks.md)
+#   HS_CURVES   key exchanges bench/tlsload offers in the handshake row
+#               (default x25519,p256: an X25519 key share, which all three
+#               pick; "default" = Go's client defaults, X25519MLKEM768 first,
+#               which edge and Caddy pick and nginx 1.22 cannot)
 #   ROUNDS      run the whole matrix N times, keep each cell's best (default 1)
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
 #
@@ -22,166 +27,39 @@
 # stopped by PID on exit.
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-2s}
-CONNS=${CONNS:-50}
-OUT=${OUT:-}
+LOG_TAG=bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init edge-bench
+
 GZIP_LEVEL=${GZIP_LEVEL:-5}
 BR_LEVEL=${BR_LEVEL:-5}
-KEEP_TMP=${KEEP_TMP:-0}
-ROUNDS=${ROUNDS:-1}
-
-CADDY_VERSION=v2.11.9
-CACHE_DIR=${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}
-CADDY_BIN=$CACHE_DIR/bin/caddy
-SERVER_CPU=0
-LOAD_CPU=1
+HS_CURVES=${HS_CURVES:-x25519,p256}
 JS_NAME=app-3f9a1c.js
+TLS_NAME=localhost # the certificate's name, the SNI and the Host of the HTTPS rows
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TMP=$(mktemp -d /tmp/edge-bench.XXXXXX)
-chmod 0755 "$TMP" # nginx workers run as www-data and must read the site
-
+# Logical servers; each runs as two instances: KEY (plain HTTP) and KEY-tls
+# (HTTPS only; edge redirects plain HTTP to HTTPS once HTTPS is on, so the
+# HTTP rows need an instance without it).
 SERVERS=(edge nginx caddy)
 declare -A LABEL=([edge]=edge [nginx]=nginx [caddy]=Caddy)
-declare -A PID=() PORT=() AVAILABLE=() WHY_NOT=()
-declare -A RPS=() P99=() BYTES=() ENC=() STATUS=() FLAG=()
+declare -A RPS=() P99=() BYTES=() ENC=() STATUS=() FLAG=() HS_INFO=() CPU_US=()
 declare -A IDLE_RSS=() PEAK_RSS=() COLD=()
-LOAD_START="" LOAD_END=""
-CADDY_INSTALL_PID=""
 NGINX_BR=0
-WARNINGS=()
 
-# Scenarios: id, title, path, Accept-Encoding ("" = header not sent).
-SC_IDS=(small spa gzip br)
+# Scenarios: id, title, path, Accept-Encoding ("" = header not sent), TLS.
+SC_IDS=(small spa gzip br tls hs)
 declare -A SC_TITLE=(
 	[small]="small static: GET / (2 KB index.html)"
 	[spa]="SPA fallback: GET /courses/42/lessons"
 	[gzip]="200 KB JS, Accept-Encoding: gzip"
 	[br]="200 KB JS, Accept-Encoding: br"
+	[tls]="HTTPS keep-alive: GET / (2 KB index.html)"
+	[hs]="HTTPS new full handshake per request: GET / (handshakes/s)"
 )
-declare -A SC_PATH=([small]=/ [spa]=/courses/42/lessons [gzip]=/assets/$JS_NAME [br]=/assets/$JS_NAME)
-declare -A SC_AE=([small]="" [spa]="" [gzip]=gzip [br]=br)
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-declare -A WARNED=()
-warn() {
-	log "WARNING: $*"
-	[[ -n ${WARNED[$*]:-} ]] && return 0 # once per message in the report
-	WARNED[$*]=1
-	WARNINGS+=("$*")
-}
-
-# ---------------------------------------------------------------- cleanup ---
-
-stop_pid() {
-	local pid=$1 _
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local s
-	for s in "${SERVERS[@]}"; do
-		[[ -n ${PID[$s]:-} ]] && stop_pid "${PID[$s]}"
-	done
-	[[ -n $CADDY_INSTALL_PID ]] && stop_pid "$CADDY_INSTALL_PID"
-	wait 2>/dev/null || true
-	if [[ $KEEP_TMP == 1 ]]; then
-		log "kept $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- install ---
-
-caddy_installed() {
-	[[ -x $CADDY_BIN ]] || return 1
-	# "caddy version" says "unknown" for a go-install build; the module info does not.
-	go version -m "$CADDY_BIN" 2>/dev/null |
-		awk -v v="$CADDY_VERSION" '$1 == "mod" && $2 == "github.com/caddyserver/caddy/v2" && $3 == v {ok = 1} END {exit !ok}' 
-}
-
-# Caddy is built from source (a few minutes), so start it first and in the
-# background; the cache lives outside the repo and is reused across runs.
-start_caddy_install() {
-	if caddy_installed; then
-		log "caddy $CADDY_VERSION already in $CADDY_BIN"
-		return
-	fi
-	mkdir -p "$CACHE_DIR/bin"
-	log "building caddy $CADDY_VERSION in the background (log: $TMP/caddy-install.log)"
-	(cd / && GOBIN=$CACHE_DIR/bin exec go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION") \
-		>"$TMP/caddy-install.log" 2>&1 &
-	CADDY_INSTALL_PID=$!
-}
-
-wait_caddy_install() {
-	if [[ -n $CADDY_INSTALL_PID ]]; then
-		log "waiting for the caddy build to finish"
-		if ! wait "$CADDY_INSTALL_PID"; then
-			tail -20 "$TMP/caddy-install.log" >&2 || true
-		fi
-		CADDY_INSTALL_PID=""
-	fi
-	if caddy_installed; then
-		AVAILABLE[caddy]=1
-	else
-		WHY_NOT[caddy]="caddy $CADDY_VERSION could not be built"
-		warn "${WHY_NOT[caddy]}"
-	fi
-}
-
-apt_candidate() { # prints the candidate version of a package, or nothing
-	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" {print $2}'
-}
-
-BROTLI_MODS=(libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static)
-BROTLI_SO=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
-
-install_packages() {
-	local want=()
-	command -v nginx >/dev/null || want+=(nginx)
-	command -v wrk >/dev/null || want+=(wrk)
-	command -v taskset >/dev/null || want+=(util-linux)
-	command -v pgrep >/dev/null || want+=(procps)
-	command -v curl >/dev/null || want+=(curl)
-	if ((${#want[@]} == 0)) && [[ -e $BROTLI_SO ]]; then
-		log "nginx, wrk, taskset, procps, curl and nginx brotli already installed"
-		return
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	log "apt-get update"
-	apt-get update -qq >&2
-	if [[ ! -e $BROTLI_SO ]]; then
-		if [[ -n $(apt_candidate "${BROTLI_MODS[0]}") ]]; then
-			want+=("${BROTLI_MODS[@]}")
-		else
-			log "no ${BROTLI_MODS[0]} in apt (apt-cache policy): nginx br will be n/a"
-		fi
-	fi
-	# Keep the package's own nginx (port 80) from being started by the install.
-	local policy=/usr/sbin/policy-rc.d made_policy=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
-	fi
-	log "apt-get install ${want[*]}"
-	apt-get install -y -qq --no-install-recommends "${want[@]}" >&2 || {
-		((made_policy)) && rm -f "$policy"
-		return 1
-	}
-	((made_policy)) && rm -f "$policy"
-	return 0
-}
+declare -A SC_PATH=([small]=/ [spa]=/courses/42/lessons [gzip]=/assets/$JS_NAME [br]=/assets/$JS_NAME [tls]=/ [hs]=/)
+declare -A SC_AE=([small]="" [spa]="" [gzip]=gzip [br]=br [tls]="" [hs]="")
+declare -A SC_TLS=([tls]=1 [hs]=1)
 
 # ---------------------------------------------------------------- fixture ---
 
@@ -259,38 +137,32 @@ make_site() {
 	log "fixture: index.html $(stat -c %s "$TMP/site/index.html") B, assets/$JS_NAME $(stat -c %s "$TMP/site/assets/$JS_NAME") B (gzip -5: $(gzip -5c "$TMP/site/assets/$JS_NAME" | wc -c) B)"
 }
 
+# One self-signed ECDSA P-256 certificate for $TLS_NAME, used by all three
+# servers; curl and tlsload trust it as their CA.
+CERT="" KEY=""
+make_cert() {
+	mkdir -p "$TMP/tls"
+	if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 7 \
+		-subj "/CN=$TLS_NAME" -addext "subjectAltName=DNS:$TLS_NAME" \
+		-keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" >"$TMP/tls/openssl.log" 2>&1; then
+		CERT=$TMP/tls/cert.pem KEY=$TMP/tls/key.pem
+		log "certificate: $(openssl x509 -in "$CERT" -noout -subject -ext subjectAltName | tr '\n' ' ')($(openssl x509 -in "$CERT" -noout -text | awk '/Public Key Algorithm|NIST CURVE/ {sub(/^ +/, ""); printf "%s; ", $0}'))"
+	else
+		cat "$TMP/tls/openssl.log" >&2
+		warn "openssl could not make the test certificate: the HTTPS rows are n/a"
+	fi
+	# wrk connects to the first address of $TLS_NAME; the servers listen on 127.0.0.1.
+	[[ $(getent ahosts "$TLS_NAME" | awk 'NR == 1 {print $1}') == 127.0.0.1 ]] ||
+		warn "$TLS_NAME does not resolve to 127.0.0.1 first (getent ahosts): wrk's HTTPS row may fail"
+}
+
 # ------------------------------------------------------------- utilities ---
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-	local p used
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		used=0
-		for q in "${PORT[@]}"; do [[ $q == "$p" ]] && used=1; done
-		((used == 0)) && ! port_in_use "$p" && break
-	done
-	echo "$p"
-}
-
-# Wait until the port accepts TCP connections (no HTTP request, so the idle
-# RSS is measured before the first request).
-wait_listening() {
-	local s=$1 _
-	for _ in $(seq 1 100); do
-		kill -0 "${PID[$s]}" 2>/dev/null || return 1
-		port_in_use "${PORT[$s]}" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 status_kib() { # status_kib PID FIELD -> value in KiB from /proc/PID/status
 	awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
-# RSS of a server: the process itself plus its children (nginx's worker).
+# RSS of an instance: the process itself plus its children (nginx's worker).
 rss_kib() {
 	local field=$1 pid=${PID[$2]} total=0 p v
 	for p in "$pid" $(pgrep -P "$pid" || true); do
@@ -302,65 +174,71 @@ rss_kib() {
 
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
+# CPU time (user + system, clock ticks) an instance has used so far: the
+# process plus its children (nginx's worker).
+cpu_ticks() {
+	local pid=${PID[$1]} total=0 p v
+	for p in "$pid" $(pgrep -P "$pid" || true); do
+		# Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+		# the command name.
+		v=$(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
 # ---------------------------------------------------------------- servers ---
 
-build_edge() {
-	log "go build -o $TMP/edge ./cmd/edge"
-	if (cd "$REPO" && go build -o "$TMP/edge" ./cmd/edge) >"$TMP/edge-build.log" 2>&1; then
-		AVAILABLE[edge]=1
+# Instance keys: edge nginx caddy (HTTP), edge-tls nginx-tls caddy-tls (HTTPS).
+write_edge_config() { # write_edge_config KEY
+	local k=$1 listen tls=""
+	mkdir -p "$TMP/$k-state"
+	if [[ $k == *-tls ]]; then
+		listen="http = \"127.0.0.1:${PORT[$k-http]}\"   # redirects to HTTPS; not measured
+https = \"127.0.0.1:${PORT[$k]}\""
+		tls="
+[tls]
+certificates = [{ cert = \"$CERT\", key = \"$KEY\" }]"
 	else
-		tail -20 "$TMP/edge-build.log" >&2
-		WHY_NOT[edge]="edge did not build (go build ./cmd/edge)"
-		warn "${WHY_NOT[edge]}"
+		listen="http = \"127.0.0.1:${PORT[$k]}\"
+https = \"\"            # empty disables HTTPS for the benchmark"
 	fi
-}
-
-write_edge_config() {
-	mkdir -p "$TMP/edge-state"
-	cat >"$TMP/edge.toml" <<EOF
+	cat >"$TMP/$k.toml" <<EOF
 [server]
-http = "127.0.0.1:${PORT[edge]}"
-https = ""            # empty disables HTTPS for the benchmark
-state_dir = "$TMP/edge-state"
-admin_socket = "$TMP/edge-admin.sock"
+$listen
+state_dir = "$TMP/$k-state"
+admin_socket = "$TMP/$k-admin.sock"
 access_log = "off"
 
 [site]
-domains = ["localhost", "127.0.0.1"]
+domains = [$([[ $k == *-tls ]] && echo "\"$TLS_NAME\"" || echo '"localhost", "127.0.0.1"')]
 root = "$TMP/site"
 spa = true
 immutable = ["/assets/"]
 compress = ["br", "gzip"]
+$tls
 EOF
 }
 
-write_nginx_config() {
-	local d=$TMP/nginx user=""
+write_nginx_config() { # write_nginx_config KEY
+	local k=$1 d=$TMP/$1 listen="listen 127.0.0.1:${PORT[$1]};" tls=""
 	mkdir -p "$d"
-	[[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1 && user="user www-data;"
+	if [[ $k == *-tls ]]; then
+		listen="listen 127.0.0.1:${PORT[$k]} ssl http2;"
+		tls="
+        server_name $TLS_NAME;
+        ssl_certificate $CERT;
+        ssl_certificate_key $KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;   # nginx 1.22's default stops at TLSv1.2"
+	fi
 	{
-		if ((NGINX_BR)); then
-			echo "load_module $BROTLI_SO;"
-		fi
+		nginx_prelude "$d" "$( ((NGINX_BR)) && echo "load_module $BROTLI_SO;")"
 		cat <<EOF
-$user
-worker_processes 1;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log off;
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 1000000;   # Go servers have no per-connection limit
-    client_body_temp_path $d/body;
-    proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fastcgi;
-    uwsgi_temp_path $d/uwsgi;
-    scgi_temp_path $d/scgi;
 
     gzip on;
     gzip_comp_level $GZIP_LEVEL;
@@ -377,7 +255,7 @@ EOF
 		cat <<EOF
 
     server {
-        listen 127.0.0.1:${PORT[nginx]};
+        $listen$tls
         root $TMP/site;
         location / {
             try_files \$uri /index.html;
@@ -388,17 +266,21 @@ EOF
 	} >"$d/nginx.conf"
 }
 
-write_caddy_config() {
-	mkdir -p "$TMP/caddy"
-	cat >"$TMP/caddy/Caddyfile" <<EOF
-{
-	admin off
-	auto_https off
-	persist_config off
-}
+write_caddy_config() { # write_caddy_config KEY
+	local k=$1 d=$TMP/$1 site="http://127.0.0.1:${PORT[$1]}" tls=""
+	mkdir -p "$d"
+	if [[ $k == *-tls ]]; then
+		site="https://$TLS_NAME:${PORT[$k]}"
+		tls="
+	tls $CERT $KEY"
+	fi
+	{
+		# h1 and h2 over ALPN like edge and nginx (Caddy's default adds h3 on UDP).
+		if [[ $k == *-tls ]]; then caddy_global "servers {" "	protocols h1 h2" "}"; else caddy_global; fi
+		cat <<EOF
 
-http://127.0.0.1:${PORT[caddy]} {
-	bind 127.0.0.1
+$site {
+	bind 127.0.0.1$tls
 	root * $TMP/site
 	encode {
 		gzip $GZIP_LEVEL
@@ -408,42 +290,45 @@ http://127.0.0.1:${PORT[caddy]} {
 	file_server
 }
 EOF
+	} >"$d/Caddyfile"
+}
+
+server_of() { echo "${1%-tls}"; } # instance key -> logical server
+
+label_of() { # instance key -> label
+	local l=${LABEL[$(server_of "$1")]:-$1}
+	[[ $1 == *-tls ]] && l+=" (HTTPS)"
+	echo "$l"
 }
 
 start_server() {
-	local s=$1
-	PORT[$s]=$(free_port)
-	case $s in
-	edge)
-		write_edge_config
-		GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$TMP/edge" run -config "$TMP/edge.toml" \
-			>"$TMP/edge.log" 2>&1 &
+	local k=$1
+	PORT[$k]=$(free_port)
+	case $k in
+	edge | edge-tls)
+		[[ $k == edge-tls ]] && PORT[$k-http]=$(free_port)
+		write_edge_config "$k"
+		launch_go "$k" "$TMP/$k.log" "$TMP/edge" run -config "$TMP/$k.toml"
 		;;
-	nginx)
-		write_nginx_config
-		if ! nginx -t -q -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx/test.log"; then
-			cat "$TMP/nginx/test.log" >&2
-			WHY_NOT[nginx]="nginx -t failed"
-			return 1
-		fi
-		taskset -c "$SERVER_CPU" nginx -c "$TMP/nginx/nginx.conf" >"$TMP/nginx/stdout.log" 2>&1 &
-		;;
-	caddy)
-		write_caddy_config
-		GOMAXPROCS=1 XDG_CONFIG_HOME=$TMP/caddy/config XDG_DATA_HOME=$TMP/caddy/data \
-			taskset -c "$SERVER_CPU" "$CADDY_BIN" run --adapter caddyfile --config "$TMP/caddy/Caddyfile" \
-			>"$TMP/caddy/caddy.log" 2>&1 &
-		;;
+	nginx | nginx-tls) write_nginx_config "$k" && launch_nginx "$k" "$TMP/$k" || return 1 ;;
+	caddy | caddy-tls) write_caddy_config "$k" && launch_caddy "$k" "$TMP/$k" ;;
 	esac
-	PID[$s]=$!
-	if ! wait_listening "$s"; then
-		WHY_NOT[$s]="${LABEL[$s]} did not start listening on 127.0.0.1:${PORT[$s]}"
+	if ! wait_listening "$k"; then
+		WHY_NOT[$k]="$(label_of "$k") did not start listening on 127.0.0.1:${PORT[$k]}"
 		return 1
 	fi
 	sleep 1
-	IDLE_RSS[$s]=$(rss_kib VmRSS "$s")
-	log "${LABEL[$s]} pid ${PID[$s]} on 127.0.0.1:${PORT[$s]}, idle RSS $(mib "${IDLE_RSS[$s]}") MiB"
-	cold_probe "$s"
+	IDLE_RSS[$k]=$(rss_kib VmRSS "$k")
+	log "$(label_of "$k") pid ${PID[$k]} on 127.0.0.1:${PORT[$k]}, idle RSS $(mib "${IDLE_RSS[$k]}") MiB"
+	[[ $k == *-tls ]] || cold_probe "$k"
+}
+
+server_log() {
+	case $1 in
+	edge*) echo "$TMP/$1.log" ;;
+	nginx*) echo "$TMP/$1/error.log" ;;
+	caddy*) echo "$TMP/$1/caddy.log" ;;
+	esac
 }
 
 # Time of the very first compressed request for the JS, before any load: shows
@@ -461,32 +346,46 @@ cold_probe() {
 }
 
 start_servers() {
-	local s
+	local s k
 	for s in "${SERVERS[@]}"; do
-		[[ -n ${AVAILABLE[$s]:-} ]] || continue
-		if ! start_server "$s"; then
-			AVAILABLE[$s]=""
-			[[ -n ${PID[$s]:-} ]] && stop_pid "${PID[$s]}"
-			warn "${WHY_NOT[$s]}"
-			case $s in
-			edge) tail -20 "$TMP/edge.log" >&2 || true ;;
-			caddy) tail -20 "$TMP/caddy/caddy.log" >&2 || true ;;
-			nginx) tail -20 "$TMP/nginx/error.log" >&2 || true ;;
-			esac
-		fi
+		[[ -n ${AVAILABLE[$s]:-} && -n $CERT ]] && AVAILABLE[$s-tls]=1
+	done
+	for s in "${SERVERS[@]}"; do
+		for k in "$s" "$s-tls"; do
+			[[ -n ${AVAILABLE[$k]:-} ]] || continue
+			start_or_drop "$k" || true
+		done
 	done
 }
 
 # --------------------------------------------------------------- measuring ---
 
-url_of() { echo "http://127.0.0.1:${PORT[$1]}${SC_PATH[$2]}"; }
+inst_of() { # inst_of SERVER SCENARIO -> the instance that serves it
+	if [[ -n ${SC_TLS[$2]:-} ]]; then echo "$1-tls"; else echo "$1"; fi
+}
+
+url_of() {
+	local k
+	k=$(inst_of "$1" "$2")
+	if [[ -n ${SC_TLS[$2]:-} ]]; then
+		echo "https://$TLS_NAME:${PORT[$k]}${SC_PATH[$2]}"
+	else
+		echo "http://127.0.0.1:${PORT[$k]}${SC_PATH[$2]}"
+	fi
+}
 
 # One curl with the scenario's headers: status, body bytes, Content-Encoding.
+# HTTPS is verified against the test certificate.
 probe() {
-	local s=$1 sc=$2 hdr=() out
+	local s=$1 sc=$2 hdr=() out k
+	k=$(inst_of "$s" "$sc")
 	[[ -n ${SC_AE[$sc]} ]] && hdr=(-H "Accept-Encoding: ${SC_AE[$sc]}")
+	[[ -n ${SC_TLS[$sc]:-} ]] && hdr+=(--cacert "$CERT" --resolve "$TLS_NAME:${PORT[$k]}:127.0.0.1")
 	out=$(curl -sS -o /dev/null -D "$TMP/headers-$s-$sc.txt" "${hdr[@]}" \
-		-w '%{http_code} %{size_download}' "$(url_of "$s" "$sc")") || out="000 0"
+		-w '%{http_code} %{size_download}' "$(url_of "$s" "$sc")" 2>"$TMP/curl-$s-$sc.err") || {
+		out="000 0"
+		warn "$(label_of "$k"): ${SC_TITLE[$sc]}: curl: $(tail -1 "$TMP/curl-$s-$sc.err")"
+	}
 	STATUS[$s,$sc]=${out% *}
 	BYTES[$s,$sc]=${out#* }
 	ENC[$s,$sc]=$(awk -F': *' 'tolower($1) == "content-encoding" {gsub(/\r/, "", $2); print $2}' \
@@ -494,35 +393,50 @@ probe() {
 	ENC[$s,$sc]=${ENC[$s,$sc]:-identity}
 }
 
-wrk_cmd() {
+# load_cmd SERVER SCENARIO DURATION: wrk, or bench/tlsload for the handshake
+# row, pinned to LOAD_CPU.
+load_cmd() {
 	local s=$1 sc=$2 dur=$3 hdr=()
+	if [[ $sc == hs ]]; then
+		GOMAXPROCS=1 taskset -c "$LOAD_CPU" "$TMP/tlsload" -addr "127.0.0.1:${PORT[$s-tls]}" \
+			-sni "$TLS_NAME" -path "${SC_PATH[$sc]}" -cacert "$CERT" -curves "$HS_CURVES" \
+			-c "$CONNS" -d "$dur"
+		return
+	fi
 	[[ -n ${SC_AE[$sc]} ]] && hdr=(-H "Accept-Encoding: ${SC_AE[$sc]}")
 	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$dur" --latency "${hdr[@]}" "$(url_of "$s" "$sc")"
 }
 
-# p99 from wrk's latency distribution, in milliseconds.
-parse_p99() {
-	awk '$1 == "99%" {
-		v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-		if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-		printf "%.2f", v
-	}' "$1"
+tlsload_field() { # tlsload_field FILE KEY -> value of KEY=value
+	awk -v k="$2" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {print substr($i, length(k) + 2); exit}}' "$1"
 }
 
-parse_rps() { awk '$1 == "Requests/sec:" {printf "%.0f", $2}' "$1"; }
-
 check_result() {
-	local s=$1 sc=$2 f=$3 non2xx errs
+	local s=$1 sc=$2 f=$3 non2xx errs cpu
 	FLAG[$s,$sc]=""
 	if [[ ${STATUS[$s,$sc]} != 200 ]]; then
 		FLAG[$s,$sc]=" (HTTP ${STATUS[$s,$sc]}!)"
 		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: status ${STATUS[$s,$sc]}, want 200"
 	fi
-	if [[ $sc == small || $sc == spa ]] && [[ ${BYTES[$s,$sc]} != 2048 ]]; then
+	if [[ $sc != gzip && $sc != br ]] && [[ ${BYTES[$s,$sc]} != 2048 ]]; then
 		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: body ${BYTES[$s,$sc]} B, want the 2048 B index.html"
 	fi
 	if [[ $sc == gzip || $sc == br ]] && [[ ${ENC[$s,$sc]} != "${SC_AE[$sc]}" ]]; then
 		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: Content-Encoding ${ENC[$s,$sc]}, not ${SC_AE[$sc]}"
+	fi
+	if [[ $sc == hs ]]; then
+		non2xx=$(tlsload_field "$f" non200)
+		errs=$(tlsload_field "$f" errors)
+		cpu=$(tlsload_field "$f" client_cpu)
+		if [[ -n $non2xx && $non2xx != 0 ]]; then
+			FLAG[$s,$sc]+=" ($non2xx non-200)"
+			warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: $non2xx non-200 responses under load"
+		fi
+		[[ -n $errs && $errs != 0 ]] &&
+			warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: $errs failed requests, first: $(sed 's/.*first_error=//' "$f")"
+		awk -v c="${cpu:-0}" 'BEGIN {exit !(c >= 0.95)}' &&
+			warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: tlsload used ${cpu} of its CPU: the load generator may be the limit"
+		return 0
 	fi
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$f")
 	if [[ -n $non2xx ]]; then
@@ -537,18 +451,38 @@ check_result() {
 # One measured run; with ROUNDS > 1 the round with the most req/s is kept
 # (interference from other work on the machine only ever lowers throughput).
 run_one() {
-	local s=$1 sc=$2 round=$3 f=$TMP/wrk-$1-$2-r$3.txt rps
+	local s=$1 sc=$2 round=$3 f=$TMP/load-$1-$2-r$3.txt rps p99 k t0 t1 n us
+	k=$(inst_of "$s" "$sc")
 	probe "$s" "$sc"
 	log "round $round: ${LABEL[$s]}: ${SC_TITLE[$sc]} (HTTP ${STATUS[$s,$sc]}, ${BYTES[$s,$sc]} B ${ENC[$s,$sc]})"
-	wrk_cmd "$s" "$sc" "$WARMUP" >/dev/null 2>&1 || true
-	if ! wrk_cmd "$s" "$sc" "$DURATION" >"$f" 2>&1; then
-		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: wrk failed: $(tail -1 "$f")"
+	load_cmd "$s" "$sc" "$WARMUP" >/dev/null 2>&1 || true
+	t0=$(cpu_ticks "$k")
+	if ! load_cmd "$s" "$sc" "$DURATION" >"$f" 2>&1; then
+		warn "${LABEL[$s]}: ${SC_TITLE[$sc]}: $([[ $sc == hs ]] && echo tlsload || echo wrk) failed: $(tail -1 "$f")"
 	fi
-	rps=$(parse_rps "$f")
-	log "  ${rps:-?} req/s, p99 $(parse_p99 "$f") ms"
-	if [[ -z ${RPS[$s,$sc]:-} ]] || ((${rps:-0} > ${RPS[$s,$sc]})); then
+	t1=$(cpu_ticks "$k")
+	if [[ $sc == hs ]]; then
+		rps=$(tlsload_field "$f" handshakes_per_sec)
+		p99=$(tlsload_field "$f" p99_ms)
+		n=$(tlsload_field "$f" requests)
+	else
+		rps=$(parse_rps "$f")
+		p99=$(parse_pct "$f" 99%)
+		n=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$f")
+	fi
+	# Server CPU per request: unlike req/s it does not drop when the load
+	# generator, not the server, is the limit. The lowest of the rounds is kept
+	# (interference only adds to it).
+	us=""
+	[[ ${n:-0} -gt 0 ]] && us=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+	if [[ -n $us ]] && [[ -z ${CPU_US[$s,$sc]:-} ]] || ((${us:-0} > 0 && ${us:-0} < ${CPU_US[$s,$sc]:-0})); then
+		CPU_US[$s,$sc]=$us
+	fi
+	log "  ${rps:-?} req/s, p99 ${p99:-?} ms, server CPU ${us:-?} µs/request"
+	if [[ -n $rps ]] && [[ -z ${RPS[$s,$sc]:-} ]] || ((${rps:-0} > ${RPS[$s,$sc]:-0})); then
 		RPS[$s,$sc]=$rps
-		P99[$s,$sc]=$(parse_p99 "$f")
+		P99[$s,$sc]=$p99
+		[[ $sc == hs ]] && HS_INFO[$s]="$(tlsload_field "$f" version) $(tlsload_field "$f" curve) $(tlsload_field "$f" cipher), client CPU $(tlsload_field "$f" client_cpu)"
 	fi
 	check_result "$s" "$sc" "$f"
 }
@@ -556,22 +490,25 @@ run_one() {
 # Scenario-major order: each scenario runs against the three servers back to
 # back, so slow drift of the machine affects all servers alike.
 run_scenarios() {
-	local sc s round
+	local sc s k round
 	for round in $(seq 1 "$ROUNDS"); do
 		for sc in "${SC_IDS[@]}"; do
 			for s in "${SERVERS[@]}"; do
-				[[ -n ${AVAILABLE[$s]:-} ]] || continue
+				[[ -n ${AVAILABLE[$(inst_of "$s" "$sc")]:-} ]] || continue
 				if [[ $s == nginx && $sc == br ]] && ((NGINX_BR == 0)); then
 					continue
 				fi
+				[[ $sc == hs && -z ${AVAILABLE[tlsload]:-} ]] && continue
 				run_one "$s" "$sc" "$round"
 			done
 		done
 	done
 	for s in "${SERVERS[@]}"; do
-		[[ -n ${AVAILABLE[$s]:-} ]] || continue
-		PEAK_RSS[$s]=$(rss_kib VmHWM "$s")
+		for k in "$s" "$s-tls"; do
+			[[ -n ${AVAILABLE[$k]:-} ]] && PEAK_RSS[$k]=$(rss_kib VmHWM "$k")
+		done
 	done
+	return 0
 }
 
 # ------------------------------------------------------------------ report ---
@@ -584,12 +521,15 @@ cell_rps() { # rps with a flag, or n/a
 cell_p99() { [[ -n ${P99[$1,$2]:-} ]] && echo "${P99[$1,$2]}" || echo "n/a"; }
 
 cell_ratio() { # edge req/s divided by other's
-	local a=${RPS[edge,$2]:-} b=${RPS[$1,$2]:-}
-	if [[ -n $a && -n $b && $b != 0 ]]; then
-		awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f×", a / b}'
-	else
-		echo "n/a"
-	fi
+	local r
+	r=$(ratio "${RPS[edge,$2]:-}" "${RPS[$1,$2]:-}")
+	[[ $r == n/a ]] && echo "$r" || echo "$r×"
+}
+
+cpu_ratio() { # other's CPU per request divided by edge's
+	local r
+	r=$(ratio "${CPU_US[$1,$2]:-}" "${CPU_US[edge,$2]:-}")
+	[[ $r == n/a ]] && echo "$r" || echo "$r×"
 }
 
 cell_bytes() {
@@ -611,7 +551,7 @@ cell_bytes() {
 }
 
 report() {
-	local sc s
+	local sc s k
 	local rounds=""
 	((ROUNDS > 1)) && rounds=", best of $ROUNDS rounds"
 	echo "### Throughput (wrk -t1 -c$CONNS -d$DURATION$rounds, servers on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU)"
@@ -622,58 +562,58 @@ report() {
 		echo "| ${SC_TITLE[$sc]} | $(cell_rps edge "$sc") | $(cell_rps nginx "$sc") | $(cell_rps caddy "$sc") | $(cell_ratio nginx "$sc") | $(cell_ratio caddy "$sc") | $(cell_p99 edge "$sc") | $(cell_p99 nginx "$sc") | $(cell_p99 caddy "$sc") | $(cell_bytes "$sc") |"
 	done
 	echo
+	echo "### Server CPU time per request (µs; utime + stime of the server instance during the measured run / requests; lowest of the rounds)"
+	echo
+	echo "Capacity independent of the load generator: 1 s / this = req/s one fully busy core could serve. Ratios are other / edge (above 1: edge needs less CPU)."
+	echo
+	echo "| scenario | edge µs | nginx µs | Caddy µs | nginx/edge | Caddy/edge |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for sc in "${SC_IDS[@]}"; do
+		echo "| ${SC_TITLE[$sc]} | ${CPU_US[edge,$sc]:-n/a} | ${CPU_US[nginx,$sc]:-n/a} | ${CPU_US[caddy,$sc]:-n/a} | $(cpu_ratio nginx "$sc") | $(cpu_ratio caddy "$sc") |"
+	done
+	echo
 	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker)"
 	echo
 	echo "| server | idle RSS after start (MiB) | peak RSS during scenarios (MiB) | first JS request, gzip (ms) | first JS request, br (ms) |"
 	echo "|---|---:|---:|---:|---:|"
-	for s in "${SERVERS[@]}"; do
-		if [[ -n ${IDLE_RSS[$s]:-} ]]; then
-			echo "| ${LABEL[$s]} | $(mib "${IDLE_RSS[$s]}") | $(mib "${PEAK_RSS[$s]:-0}") | ${COLD[$s,gzip]:-n/a} | ${COLD[$s,br]:-n/a} |"
+	for k in "${SERVERS[@]}" edge-tls nginx-tls caddy-tls; do
+		if [[ -n ${IDLE_RSS[$k]:-} ]]; then
+			echo "| $(label_of "$k") | $(mib "${IDLE_RSS[$k]}") | $(mib "${PEAK_RSS[$k]:-0}") | ${COLD[$k,gzip]:-n/a} | ${COLD[$k,br]:-n/a} |"
 		else
-			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a |"
+			echo "| $(label_of "$k") | n/a | n/a | n/a | n/a |"
 		fi
 	done
 	echo
 	echo "First JS request: curl time_total of the first request for the 200 KB JS after start, before any load (cold caches)."
+	echo "HTTPS rows: a second instance of each server serving HTTPS only, with the same self-signed ECDSA P-256 certificate for $TLS_NAME; keep-alive row with wrk, handshake row with bench/tlsload (GOMAXPROCS=1 on CPU $LOAD_CPU, $CONNS connections, a new TCP connection and full TLS handshake per request: no session cache, no tickets; client offers: $HS_CURVES; p99 covers connect + handshake + request)."
+	for s in "${SERVERS[@]}"; do
+		[[ -n ${HS_INFO[$s]:-} ]] && echo "Handshake row, ${LABEL[$s]}: ${HS_INFO[$s]}."
+	done
 	echo "Load average before / after the run: $LOAD_START / $LOAD_END (other work on the machine makes the numbers noisy)."
 	echo "Compression: edge uses its built-in levels (see docs/benchmarks.md); nginx gzip_comp_level $GZIP_LEVEL$( ((NGINX_BR)) && echo ", brotli_comp_level $BR_LEVEL"); Caddy gzip $GZIP_LEVEL (encode gzip zstd: Caddy has no brotli encoder, so it answers br requests uncompressed)."
 	((NGINX_BR)) || echo "nginx br: n/a — no libnginx-mod-http-brotli-filter available from apt on this machine."
-	for s in "${SERVERS[@]}"; do
-		[[ -n ${WHY_NOT[$s]:-} ]] && echo "${LABEL[$s]}: n/a — ${WHY_NOT[$s]}."
+	for k in "${SERVERS[@]}" edge-tls nginx-tls caddy-tls tlsload; do
+		[[ -n ${WHY_NOT[$k]:-} ]] && echo "$(label_of "$k"): n/a — ${WHY_NOT[$k]}."
 	done
-	if ((${#WARNINGS[@]})); then
-		echo
-		echo "Warnings:"
-		local w
-		for w in "${WARNINGS[@]}"; do echo "- $w"; done
-	fi
-	return 0
+	print_warnings
 }
 
 # -------------------------------------------------------------------- main ---
 
 main() {
 	start_caddy_install
-	install_packages
+	install_packages -b nginx:nginx wrk:wrk taskset:util-linux pgrep:procps curl:curl openssl:openssl
 	[[ -e $BROTLI_SO ]] && NGINX_BR=1
 	AVAILABLE[nginx]=1
-	build_edge
+	build_go edge ./cmd/edge
+	build_go tlsload ./bench/tlsload
 	make_site
+	make_cert
 	wait_caddy_install
-	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-	awk '$1 > 0.7 {exit 1}' /proc/loadavg ||
-		warn "load average $LOAD_START before the run: something else is using the CPUs, numbers will be noisy"
+	note_load_start
 	start_servers
 	run_scenarios
-	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-	local md
-	md=$(report)
-	printf '%s\n' "$md"
-	if [[ -n $OUT ]]; then
-		printf '%s\n' "$md" >"$OUT"
-		log "report written to $OUT"
-	fi
-	[[ -n ${AVAILABLE[edge]:-} ]] || return 1
+	finish
 }
 
 main "$@"

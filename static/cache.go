@@ -251,7 +251,7 @@ func (e *entry) variant(enc string, c *cache) *variant {
 // 200 KB bundle, which the first visitor after a deploy would wait for;
 // level 9 takes milliseconds. "edge release" writes level-11 sidecars,
 // which are served instead when present.
-const onTheFlyBrotliLevel = 9
+const onTheFlyBrotliLevel = 6
 
 // compress encodes data once (gzip at its best level, brotli at
 // onTheFlyBrotliLevel): the result is kept in memory.
