@@ -61,26 +61,11 @@ func (h *hookReceiver) next(t *testing.T, what string, d time.Duration, match fu
 // startEdgeWithTables is startEdge with extra TOML tables appended to the config.
 func startEdgeWithTables(t *testing.T, opts Options, extra string) *Edge {
 	t.Helper()
-	bin := edgeBinary(t)
-	dir := shortTempDir(t)
-	e := &Edge{t: t, Bin: bin, Dir: dir, Opts: opts, Site: filepath.Join(dir, "site"), State: filepath.Join(dir, "state"),
-		Socket: filepath.Join(dir, "admin.sock"), Config: filepath.Join(dir, "edge.toml")}
-	writeSite(t, dir)
-	for attempt := 1; ; attempt++ {
-		e.HTTPPort = freePort(t)
-		if !opts.NoHTTPS {
-			e.HTTPSPort = freePort(t)
-		}
-		e.WriteConfigText(e.ConfigText() + "\n" + extra)
-		err := e.launch([]string{"run", "-config", e.Config})
-		if err == nil {
-			return e
-		}
-		if attempt < 3 && strings.Contains(e.Output(), "address already in use") {
-			continue
-		}
+	e := newEdgeWithSite(t, opts)
+	if err := launchWithRetry(e, func() { e.WriteConfigText(e.ConfigText() + "\n" + extra) }); err != nil {
 		t.Fatalf("start edge: %v\n--- edge output ---\n%s", err, e.Output())
 	}
+	return e
 }
 
 // A [[check]] that fails twice goes down and sends a webhook alert; when
