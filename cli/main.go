@@ -40,6 +40,7 @@ func commands() []command {
 		{"run", "serve (config: -config FILE, $EDGE_CONFIG, or /etc/edge/edge.toml)", runCmd},
 		{"demo", "zero-setup demo: sample SPA and API on http://localhost:8080 and https://localhost:8443", demoCmd},
 		{"validate", "check the config; print every error as FILE:LINE: key: reason", validateCmd},
+		{"hash-password", "read a password (terminal without echo, or stdin) and print its bcrypt hash", hashPasswordCmd},
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
@@ -92,7 +93,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "edge puts a small web application on the internet and keeps it there.")
 	fmt.Fprintln(w, "\nUsage: edge COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun \"edge COMMAND -h\" for a command's flags.")
 }

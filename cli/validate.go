@@ -10,8 +10,9 @@ import (
 )
 
 func validateCmd(_ context.Context, args []string, out, errOut io.Writer) error {
-	fs := newFlags("validate", "[-config FILE]", out)
+	fs := newFlags("validate", "[-config FILE] [-print]", out)
 	cfgPath := configFlag(fs)
+	print := fs.Bool("print", false, "print the effective configuration as TOML (defaults filled in, secrets as their ${VAR})")
 	if err := helpOrParse(fs, args, out); err != nil {
 		return err
 	}
@@ -19,7 +20,7 @@ func validateCmd(_ context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 	path, _ := cfgPath()
-	_, err := config.Load(path)
+	cfg, err := config.Load(path)
 	var errs *config.Errors
 	if errors.As(err, &errs) {
 		for _, fe := range errs.List {
@@ -29,6 +30,9 @@ func validateCmd(_ context.Context, args []string, out, errOut io.Writer) error 
 	}
 	if err != nil {
 		return err
+	}
+	if *print {
+		return cfg.WriteTOML(out)
 	}
 	fmt.Fprintf(out, "%s: ok\n", path)
 	return nil

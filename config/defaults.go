@@ -61,6 +61,8 @@ func setDuration(d *Duration, def time.Duration) {
 
 func strPtr(s string) *string { return &s }
 
+func boolPtr(b bool) *bool { return &b }
+
 // applyDefaults fills every key the file left out. Keys that were written,
 // even as "", keep their value.
 func (c *Config) applyDefaults() {
@@ -76,6 +78,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.AccessLog, "stdout")
 	setDuration(&s.ShutdownTimeout, 10*time.Second)
 
+	if c.Site.SPA == nil {
+		c.Site.SPA = boolPtr(true)
+	}
 	if c.Site.Immutable == nil && !c.pos.has("site.immutable") {
 		c.Site.Immutable = []string{"/assets/"}
 	}
@@ -144,6 +149,9 @@ func (a *Alerts) applyDefaults() {
 // applyDefaults fills the route's unset keys; key is its path in the file
 // ("route[0]"), so that a written 0 is kept for Validate to judge.
 func (r *Route) applyDefaults(pos positions, key string) {
+	if r.PassHost == nil {
+		r.PassHost = boolPtr(true)
+	}
 	setDuration(&r.Health.Interval, 10*time.Second)
 	setDuration(&r.Health.Timeout, 2*time.Second)
 	if !pos.has(key + ".health.healthy") {

@@ -349,7 +349,7 @@ func (v *validator) admin() {
 		key := "admin.users." + name
 		h := hash.Reveal()
 		if !strings.HasPrefix(h, "$2") || len(h) != 60 {
-			v.failf(key, ErrInvalidValue, "not a bcrypt hash (fix: EDGE_ADMIN_BCRYPT=$(htpasswd -nbBC 12 '' PASSWORD | tr -d ':\\n'))")
+			v.failf(key, ErrInvalidValue, "not a bcrypt hash (fix: EDGE_ADMIN_BCRYPT=$(edge hash-password))")
 		}
 		v.fromEnv(key)
 	}

@@ -125,6 +125,7 @@ if [ "$staging" = 1 ]; then
 else
   run systemctl daemon-reload
   run systemctl enable edge-http.socket edge-https.socket edge.service
-  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, then: systemctl start edge-http.socket edge-https.socket edge.service"
+  echo "next: run edge hash-password and write its output to /var/www/gitcourse/.env as EDGE_ADMIN_BCRYPT='HASH'"
+  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, check with edge validate -print, then: systemctl start edge-http.socket edge-https.socket edge.service"
 fi
 echo "done${root:+ (in $root)}"
