@@ -42,6 +42,7 @@ func commands() []command {
 		{"validate", "check the config; print every error as FILE:LINE: key: reason", validateCmd},
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
+		{"unban", "lift a temporary ban ([[limit]]) on the running instance", unbanCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},
