@@ -60,15 +60,6 @@ func SetLimited(w http.ResponseWriter, name string) {
 	}
 }
 
-// StatusOf is the status written so far through the Recorder under w, 0
-// when none was written or there is no Recorder.
-func StatusOf(w http.ResponseWriter) int {
-	if rec := recorderOf(w); rec != nil {
-		return rec.Status
-	}
-	return 0
-}
-
 func recorderOf(w http.ResponseWriter) *Recorder {
 	for {
 		if rec, ok := w.(*Recorder); ok {

@@ -171,12 +171,10 @@ func (s *Set) serve(w http.ResponseWriter, r *http.Request, next http.Handler, p
 		}
 		defer rl.release()
 	}
-	next.ServeHTTP(w, r)
 	if proxy && rl.cfg.BanAfter > 0 {
-		if code := accesslog.StatusOf(w); code == http.StatusUnauthorized || code == http.StatusForbidden {
-			s.rejected(rl, key, s.now())
-		}
+		w = &statusWatch{ResponseWriter: w, s: s, rl: rl, key: key}
 	}
+	next.ServeHTTP(w, r)
 }
 
 // match returns the first rule for r's path and method, or nil.
