@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestLimitsSlowloris: 300 connections from 127.0.0.1 trickle request
+// headers (a line every 500ms) over TLS. The default max_conns_per_ip
+// (256) refuses the last 44 at accept; meanwhile a normal client on
+// 127.0.0.2 loads pages with a p99 under 50 ms.
+func TestLimitsSlowloris(t *testing.T) {
+	t.Parallel()
+	e := startEdge(t, Options{})
+	const slow, maxPerIP = 300, 256
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 2 * time.Second},
+		Config: &tls.Config{ServerName: domain, RootCAs: e.RootCAs(), NextProtos: []string{"http/1.1"}}}
+	var conns []net.Conn
+	refused := 0
+	opened := time.Now()
+	for range slow {
+		conn, err := d.Dial("tcp", e.SiteAddr())
+		if err != nil {
+			refused++ // closed at accept: the handshake fails
+			continue
+		}
+		t.Cleanup(func() { conn.Close() })
+		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: " + domain + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+	}
+	t.Logf("opened %d slow connections in %s", len(conns), time.Since(opened))
+	if refused != slow-maxPerIP {
+		t.Errorf("%d of %d connections refused, want %d over max_conns_per_ip = %d", refused, slow, slow-maxPerIP, maxPerIP)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { trickle(conns, stop) })
+
+	c := clientFrom(e, "127.0.0.2")
+	var lat []time.Duration
+	for i := range 200 {
+		path := "/"
+		if i%2 == 1 {
+			path = "/courses/1"
+		}
+		start := time.Now()
+		resp, body := get(t, c, e.URL(path))
+		lat = append(lat, time.Since(start))
+		wantStatus(t, resp, body, http.StatusOK)
+	}
+	slices.Sort(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	t.Logf("normal client with %d trickling connections: p50 %s, p99 %s", len(conns), p50, p99)
+	close(stop)
+	wg.Wait()
+	if p99 > 50*time.Millisecond {
+		t.Errorf("p99 %s with %d trickling connections, want under 50ms", p99, len(conns))
+	}
+}
+
+// trickle writes one more header line to every connection every 500ms
+// until stop; a connection edge closed is dropped.
+func trickle(conns []net.Conn, stop <-chan struct{}) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		for _, c := range conns {
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_, _ = c.Write([]byte("X-Trickle: 1\r\n"))
+		}
+	}
+}
