@@ -139,11 +139,18 @@ func (s *Set) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// serve checks bans, then the first matching rule, then serves.
+// serve checks bans, then the first matching rule, then serves. The
+// client address is worked out only when a ban or a rule needs it.
 func (s *Set) serve(w http.ResponseWriter, r *http.Request, next http.Handler, proxy bool) {
-	key := Key(s.clientAddr(r))
-	now := s.now()
+	var key netip.Addr
+	var now time.Time
 	for _, br := range s.banning {
+		if !br.bans.any() {
+			continue
+		}
+		if !key.IsValid() {
+			key, now = Key(s.clientAddr(r)), s.now()
+		}
 		if until, ok := br.banned(key, now); ok {
 			accesslog.SetLimited(w, br.cfg.Name)
 			reject(w, r, http.StatusForbidden, until.Sub(now), proxy)
@@ -151,7 +158,14 @@ func (s *Set) serve(w http.ResponseWriter, r *http.Request, next http.Handler, p
 		}
 	}
 	rl := s.match(r)
-	if rl == nil || rl.allowed(key) {
+	if rl == nil {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if !key.IsValid() {
+		key, now = Key(s.clientAddr(r)), s.now()
+	}
+	if rl.allowed(key) {
 		next.ServeHTTP(w, r)
 		return
 	}

@@ -193,6 +193,9 @@ type banTable struct {
 	max int
 }
 
+// any reports whether the table holds a ban, without the lock.
+func (t *banTable) any() bool { return t.n.Load() > 0 }
+
 func (t *banTable) get(key netip.Addr, now time.Time) (time.Time, bool) {
 	if t.n.Load() == 0 {
 		return time.Time{}, false
