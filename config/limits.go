@@ -131,9 +131,15 @@ func (c *Config) applyLimitDefaults() {
 		if !c.pos.has(key+".burst") && l.Rate.N > 0 {
 			l.Burst = l.Rate.N
 		}
-		setDuration(&l.QueueTimeout, 2*time.Second)
-		setDuration(&l.BanWindow, 10*time.Minute)
-		setDuration(&l.BanFor, 15*time.Minute)
+		for _, d := range []struct {
+			name string
+			v    *Duration
+			def  time.Duration
+		}{{"queue_timeout", &l.QueueTimeout, 2 * time.Second}, {"ban_window", &l.BanWindow, 10 * time.Minute}, {"ban_for", &l.BanFor, 15 * time.Minute}} {
+			if !c.pos.has(key + "." + d.name) {
+				setDuration(d.v, d.def)
+			}
+		}
 		if !c.pos.has(key + ".max_clients") {
 			l.MaxClients = 100000
 		}
