@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,4 +86,67 @@ func trickle(conns []net.Conn, stop <-chan struct{}) {
 			_, _ = c.Write([]byte("X-Trickle: 1\r\n"))
 		}
 	}
+}
+
+// TestLimitsPageLoadNotLimited: with the example config's login rule on,
+// three tabs each loading the SPA (its HTML plus 60 assets in parallel
+// over 6 connections) are never limited.
+func TestLimitsPageLoadNotLimited(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile(filepath.Join("..", "deploy", "edge.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(example), "# [[limit]]")
+	j := strings.Index(string(example), "\n\n[tls]")
+	if i < 0 || j < i {
+		t.Fatal("deploy/edge.example.toml has no commented [[limit]] before [tls]")
+	}
+	var rule strings.Builder
+	for _, line := range strings.Split(string(example[i:j]), "\n") {
+		rule.WriteString(strings.TrimPrefix(line, "# ") + "\n")
+	}
+	e := startEdge(t, Options{ExtraTOML: rule.String()})
+	c := clientFrom(e, "127.0.0.1")
+	c.Transport.(*http.Transport).MaxConnsPerHost = 6
+	codes := make(chan int, 3*61)
+	var wg sync.WaitGroup
+	for range 3 { // tabs
+		wg.Go(func() {
+			codes <- statusOf(c, e.URL("/"))
+			var assets sync.WaitGroup
+			for k := range 60 {
+				path := "/assets/app.css?v=" + strconv.Itoa(k)
+				if k%2 == 0 {
+					path = assetPath + "?v=" + strconv.Itoa(k)
+				}
+				assets.Go(func() { codes <- statusOf(c, e.URL(path)) })
+			}
+			assets.Wait()
+		})
+	}
+	wg.Wait()
+	close(codes)
+	seen := map[int]int{}
+	for code := range codes {
+		seen[code]++
+	}
+	if seen[http.StatusOK] != 3*61 {
+		t.Errorf("statuses %v, want %d × 200", seen, 3*61)
+	}
+	if strings.Contains(e.Output(), `"limited"`) {
+		t.Error("the access log marks a page load as limited")
+	}
+}
+
+// statusOf GETs url and returns the status, -1 on a transport error (safe
+// outside the test goroutine).
+func statusOf(c *http.Client, url string) int {
+	resp, err := c.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }

@@ -9,6 +9,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"io"
 	"net"
 	"net/http"
@@ -191,6 +193,9 @@ func testInFlight503(t *testing.T, api *apiServer) {
 			results[i] = result{resp.StatusCode, resp.Header.Get("Retry-After"), time.Since(start)}
 		})
 	}
+	if !eventually(time.Second, func() bool { return inFlightGauge(t, e, "/api/") >= 4 }) {
+		t.Errorf("edge_in_flight{route=\"/api/\"} never reached 4 while 20 requests were out")
+	}
 	wg.Wait()
 	codes := map[int]int{}
 	for i, r := range results {
@@ -208,6 +213,20 @@ func testInFlight503(t *testing.T, api *apiServer) {
 	if n := appCounter(t, api, "/api/slow/stats", "total") - totalBefore; n != 4 {
 		t.Errorf("the app saw %d slow requests, want 4", n)
 	}
+}
+
+// inFlightGauge scrapes edge_in_flight{route} from the site listener.
+func inFlightGauge(t *testing.T, e *Edge, route string) float64 {
+	t.Helper()
+	resp, body := get(t, e.Client(), e.URL("/admin/metrics"), basicAuth(adminUser, adminPassword))
+	wantStatus(t, resp, body, http.StatusOK)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatalf("parse metrics: %v", err)
+	}
+	v, _ := gaugeOf(fams["edge_in_flight"], "route", route)
+	return v
 }
 
 const banRule = loginRule + `rate = "100/m"

@@ -17,10 +17,10 @@ import (
 // 499/400 and the connection closes). nginx's client_body_timeout is the
 // closest knob; this one also stops a client that sends one byte every
 // few seconds.
-const (
-	bodyMinRate = 1024 // bytes per second
-	bodyGrace   = 10 * time.Second
-)
+const bodyMinRate = 1024 // bytes per second
+
+// bodyGrace is a variable for the tests.
+var bodyGrace = 10 * time.Second
 
 // minBodyRate sets a read deadline that moves with the bytes received
 // while a handler reads the request body.
