@@ -17,7 +17,7 @@ import (
 
 // TestLimitsSlowloris: 300 connections from 127.0.0.1 trickle request
 // headers (a line every 500ms) over TLS. The default max_conns_per_ip
-// (256) refuses the last 44 at accept; meanwhile a normal client on
+// (256, over all listeners) refuses the last 44 or so at accept; meanwhile a normal client on
 // 127.0.0.2 loads pages with a p99 under 50 ms.
 func TestLimitsSlowloris(t *testing.T) {
 	t.Parallel()
@@ -41,8 +41,11 @@ func TestLimitsSlowloris(t *testing.T) {
 		conns = append(conns, conn)
 	}
 	t.Logf("opened %d slow connections in %s", len(conns), time.Since(opened))
-	if refused != slow-maxPerIP {
-		t.Errorf("%d of %d connections refused, want %d over max_conns_per_ip = %d", refused, slow, slow-maxPerIP, maxPerIP)
+	// The harness may hold a keep-alive connection or two from 127.0.0.1
+	// too: they count against the same cap.
+	if len(conns) > maxPerIP || len(conns) < maxPerIP-4 || refused < slow-maxPerIP {
+		t.Errorf("%d of %d connections accepted (%d refused), want at most max_conns_per_ip = %d and at least %d",
+			len(conns), slow, refused, maxPerIP, maxPerIP-4)
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

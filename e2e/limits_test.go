@@ -128,6 +128,22 @@ func testLogin429(t *testing.T, api *apiServer) {
 	if v := counterOf(fams["edge_limited_requests_total"], "limit", "login"); v != 1 {
 		t.Errorf("edge_limited_requests_total{limit=\"login\"} = %v, want 1", v)
 	}
+	resp, body = get(t, c, e.URL("/admin/status.json"), basicAuth(adminUser, adminPassword))
+	wantStatus(t, resp, body, http.StatusOK)
+	var st struct {
+		Limits struct {
+			TopLimited []struct {
+				Client, Rule string
+				Rejected     int
+			} `json:"top_limited"`
+		} `json:"limits"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if top := st.Limits.TopLimited; len(top) != 1 || top[0].Client != "127.0.0.1" || top[0].Rule != "login" || top[0].Rejected != 1 {
+		t.Errorf("status.json limits.top_limited = %+v, want 127.0.0.1 rejected once by login", top)
+	}
 }
 
 // counterOf is the value of f's series with label = value, or -1.

@@ -12,13 +12,13 @@ import (
 	"github.com/gitcourse/edge/limits"
 )
 
-// perIPListener enforces server.max_conns_per_ip at accept: a connection
-// over the cap is closed before any byte is read, as nginx's limit_conn
-// zone would refuse it, without costing a TLS handshake. The cap and the
-// trusted proxies (never counted: every client arrives through them) are
-// read from the running site, so a reload changes them.
-type perIPListener struct {
-	net.Listener
+// connLimiter enforces server.max_conns_per_ip at accept, over all of
+// edge's listeners: a connection over the cap is closed before any byte is
+// read, as nginx's limit_conn would refuse it, without costing a TLS
+// handshake. The cap and the trusted proxies (never counted: every client
+// arrives through them) are read from the running site, so a reload
+// changes them.
+type connLimiter struct {
 	site   func() *site
 	log    *slog.Logger
 	mu     sync.Mutex
@@ -26,14 +26,24 @@ type perIPListener struct {
 	logged atomic.Int64 // unix nanoseconds of the last refusal logged
 }
 
-func newPerIPListener(ln net.Listener, site func() *site, log *slog.Logger) *perIPListener {
-	return &perIPListener{Listener: ln, site: site, log: log, counts: map[netip.Addr]int{}}
+func newConnLimiter(site func() *site, log *slog.Logger) *connLimiter {
+	return &connLimiter{site: site, log: log, counts: map[netip.Addr]int{}}
+}
+
+// wrap returns ln with the cap applied to what it accepts.
+func (l *connLimiter) wrap(ln net.Listener) net.Listener { return &perIPListener{Listener: ln, l: l} }
+
+// perIPListener is one listener under a connLimiter.
+type perIPListener struct {
+	net.Listener
+	l *connLimiter
 }
 
 // Accept returns the next connection within its address's cap.
-func (l *perIPListener) Accept() (net.Conn, error) {
+func (pl *perIPListener) Accept() (net.Conn, error) {
+	l := pl.l
 	for {
-		c, err := l.Listener.Accept()
+		c, err := pl.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +67,7 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *perIPListener) release(key netip.Addr) {
+func (l *connLimiter) release(key netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.counts[key] <= 1 {
@@ -68,7 +78,7 @@ func (l *perIPListener) release(key netip.Addr) {
 }
 
 // refused logs at most one line every 10 seconds.
-func (l *perIPListener) refused(key netip.Addr, max int) {
+func (l *connLimiter) refused(key netip.Addr, max int) {
 	now := time.Now().UnixNano()
 	last := l.logged.Load()
 	if now-last < int64(10*time.Second) || !l.logged.CompareAndSwap(last, now) {

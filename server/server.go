@@ -247,9 +247,10 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	d := &drainer{tracker: newConnTracker()}
+	conns := newConnLimiter(s.site.Load, s.log) // server.max_conns_per_ip (connlimit.go)
 	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
 		d.add(srv, ln)
-		ln = newPerIPListener(ln, s.site.Load, s.log)
+		ln = conns.wrap(ln)
 		g.Go(func() error {
 			defer d.accepting.Done()
 			var err error
