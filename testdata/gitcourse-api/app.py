@@ -15,6 +15,7 @@ Endpoints (all under /api):
     GET  /api/slow?s=N        answers after N seconds (at most 120)
     GET  /api/slow/stats      {"now", "max", "total"}: /api/slow requests in flight, the most at once, all
     POST /api/auth/login      {"user", "password"}: 200 for password "right", else 401
+    GET  /api/auth/attempts   {"attempts"}: login attempts this process saw
     GET  /api/events?n=&interval=   Server-Sent Events, one every interval seconds
     WS   /api/ws              WebSocket echo (text and binary)
 """
