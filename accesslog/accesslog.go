@@ -52,6 +52,27 @@ func SetRoute(w http.ResponseWriter, name string) {
 	}
 }
 
+// SetLimited marks the request as rejected by the [[limit]] rule name;
+// the access log line then carries "limited":name.
+func SetLimited(w http.ResponseWriter, name string) {
+	if rec := recorderOf(w); rec != nil {
+		rec.Limited = name
+	}
+}
+
+func recorderOf(w http.ResponseWriter) *Recorder {
+	for {
+		if rec, ok := w.(*Recorder); ok {
+			return rec
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
 // Recorder wraps a ResponseWriter to see the status and byte count.
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 type Recorder struct {
@@ -59,6 +80,9 @@ type Recorder struct {
 	Status int
 	Bytes  int64
 	Route  string // set through SetRoute
+	// Limited is the [[limit]] rule that rejected the request, set
+	// through SetLimited.
+	Limited string
 }
 
 // WriteHeader records the status.
@@ -94,7 +118,8 @@ type Observer func(route string, status int, d time.Duration)
 
 // Middleware logs each request to log (nil: no log) and calls observe
 // (nil: none). Fields: time, request_id, client_ip, method, host, path,
-// status, bytes, duration_ms, route, proto, user_agent.
+// status, bytes, duration_ms, route, proto, user_agent, and limited (the
+// [[limit]] rule) on a request a limit rejected.
 func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +136,7 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 			if log == nil {
 				return
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := [...]slog.Attr{
 				slog.String("request_id", reqid.From(r.Context())),
 				slog.String("client_ip", ClientIP(r)),
 				slog.String("method", r.Method),
@@ -123,7 +148,13 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 				slog.String("route", rec.Route),
 				slog.String("proto", r.Proto),
 				slog.String("user_agent", r.UserAgent()),
-			)
+				slog.String("limited", rec.Limited),
+			}
+			n := len(attrs)
+			if rec.Limited == "" {
+				n-- // only a limited request carries the field
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		})
 	}
 }

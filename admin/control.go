@@ -13,7 +13,7 @@ import (
 )
 
 // Control is the admin socket: a unix socket (mode 0660) serving
-// "GET /status", "POST /reload" and "POST /invalidate" to local tools. File permissions guard
+// "GET /status", "POST /reload", "POST /invalidate" and "POST /unban" to local tools. File permissions guard
 // it, so it needs no HTTP authentication.
 type Control struct {
 	Path   string
@@ -22,6 +22,9 @@ type Control struct {
 	// Invalidate drops the static file caches ("POST /invalidate", sent
 	// by edge release and edge rollback); nil answers 501.
 	Invalidate func(context.Context) error
+	// Unban lifts a temporary ban ("POST /unban?ip=IP", sent by edge
+	// unban) and returns a line for the operator; nil answers 501.
+	Unban func(ctx context.Context, ip string) (string, error)
 
 	srv *http.Server
 	ln  net.Listener
@@ -66,6 +69,18 @@ func (c *Control) Listen() error {
 			return
 		}
 		_, _ = io.WriteString(w, "invalidated\n")
+	})
+	mux.HandleFunc("POST /unban", func(w http.ResponseWriter, r *http.Request) {
+		if c.Unban == nil {
+			http.Error(w, "unban not supported", http.StatusNotImplemented)
+			return
+		}
+		msg, err := c.Unban(r.Context(), r.URL.Query().Get("ip"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		_, _ = io.WriteString(w, msg)
 	})
 	c.ln = ln
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

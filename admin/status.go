@@ -1,6 +1,10 @@
 package admin
 
-import "time"
+import (
+	"time"
+
+	"github.com/gitcourse/edge/status"
+)
 
 // Snapshot returns the current status.
 type Snapshot func() Status
@@ -44,6 +48,9 @@ type Status struct {
 	Backup       Backup        `json:"backup"`
 	Checks       []Check       `json:"checks"`
 	Alerts       Alerts        `json:"alerts"`
+	// Limits are the [[limit]] rules' counters, the bans in force and the
+	// clients rejected most.
+	Limits status.Limits `json:"limits"`
 }
 
 // Problem is one reason the state is not green.

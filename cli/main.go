@@ -43,6 +43,7 @@ func commands() []command {
 		{"hash-password", "read a password (terminal without echo, or stdin) and print its bcrypt hash", hashPasswordCmd},
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
+		{"unban", "lift a temporary ban ([[limit]]) on the running instance", unbanCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},

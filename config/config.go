@@ -29,6 +29,8 @@ type Config struct {
 	Checks []Check `toml:"check"`
 	// Alerts configures where alerts are sent.
 	Alerts Alerts `toml:"alerts"`
+	// Limits are request rate, in-flight and ban rules (config/limits.go).
+	Limits []Limit `toml:"limit"`
 
 	// File is the path the configuration was read from; "" for built-in defaults.
 	File string `toml:"-"`
@@ -72,6 +74,10 @@ type Server struct {
 	// headers are kept (X-Forwarded-For appended to); from any other peer
 	// they are replaced. Default: [] (trust no one).
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// MaxConnsPerIP caps the open connections of one client address (IPv6:
+	// one /64); connections from trusted_proxies are not counted.
+	// 0: no cap. Default: 256.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
 }
 
 // Site describes the static frontend and the names it is served under.

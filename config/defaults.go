@@ -100,13 +100,15 @@ func (c *Config) applyDefaults() {
 		c.Checks[i].applyDefaults(c.pos, fmt.Sprintf("check[%d]", i))
 	}
 	c.Alerts.applyDefaults()
+	c.applyLimitDefaults()
 }
 
 // applyDefaults fills the check's unset keys; key is its path in the file
 // ("check[0]"), so that a written 0 is kept for Validate to judge.
 func (ch *Check) applyDefaults(pos positions, key string) {
 	setDuration(&ch.Interval, 30*time.Second)
-	setDuration(&ch.Timeout, 5*time.Second)
+	// The default timeout follows a short interval: a run ends before the next.
+	setDuration(&ch.Timeout, min(5*time.Second, ch.Interval.Duration))
 	if ch.Disk != "" && ch.MinFree.Bytes == 0 && ch.MinFree.invalid == "" {
 		ch.MinFree.Bytes = 1e9
 	}

@@ -133,7 +133,7 @@ func unknownKeys(pos positions, errs *Errors) int {
 			errs.add(first[key], "", fmt.Errorf("%d more unknown keys from here on: is this edge's configuration file?", len(keys)-i))
 			return tooManyUnknown
 		}
-		errs.add(first[key], key, errUnknownKey)
+		errs.add(first[key], key, unknownKeyError(key))
 	}
 	return len(keys)
 }

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -41,6 +42,7 @@ func TestConfigReferenceUpToDate(t *testing.T) {
 func generateReference(t *testing.T) []byte {
 	t.Helper()
 	comments := fieldComments(t, "config.go")
+	maps.Copy(comments, fieldComments(t, "limits.go"))
 	var b bytes.Buffer
 	b.WriteString("# Configuration reference (generated)\n\n")
 	b.WriteString("Generated from the structs and doc comments of `config/config.go` by\n")
@@ -111,7 +113,7 @@ func arrayParent(name string) bool {
 }
 
 func isScalar(t reflect.Type) bool {
-	return t == reflect.TypeOf(config.Duration{}) || t == reflect.TypeOf(config.ByteSize{})
+	return t == reflect.TypeOf(config.Duration{}) || t == reflect.TypeOf(config.ByteSize{}) || t == reflect.TypeOf(config.Rate{})
 }
 
 func typeName(t reflect.Type) string {
@@ -120,6 +122,8 @@ func typeName(t reflect.Type) string {
 		return "duration"
 	case t == reflect.TypeOf(config.ByteSize{}):
 		return "size"
+	case t == reflect.TypeOf(config.Rate{}):
+		return "rate (N/s, N/m, N/h)"
 	case t == reflect.TypeOf(config.Secret("")):
 		return "string (secret, from ${VAR})"
 	case t.Kind() == reflect.Pointer:

@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 	v.backup()
 	v.checks()
 	v.alerts()
+	v.limits()
 	return v.errs.orNil()
 }
 
@@ -242,6 +243,8 @@ func (v *validator) routes() {
 		for j, u := range r.Upstreams {
 			if _, port, err := net.SplitHostPort(u); err != nil || port == "" {
 				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q (fix: \"127.0.0.1:8000\")", u)
+			} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q: port %q out of range 1-65535 (fix: \"127.0.0.1:8000\")", u, port)
 			}
 		}
 		if r.Health.Path != "" && !strings.HasPrefix(r.Health.Path, "/") {

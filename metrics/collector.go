@@ -41,6 +41,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 		backupDurationDesc, backupVerifyDesc, checkUpDesc} {
 		ch <- d
 	}
+	for _, d := range limitDescs {
+		ch <- d
+	}
 }
 
 // Collect reads the snapshot once and sends the gauges.
@@ -68,6 +71,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(checkUpDesc, boolValue(chk.Up), chk.Name)
 		}
 	}
+	collectLimits(ch, s.Limits)
 }
 
 type upstreamUp struct {

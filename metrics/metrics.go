@@ -13,6 +13,9 @@
 //	edge_backup_verify_last_success_timestamp_seconds gauge, Unix seconds, 0 never
 //	edge_check_up{check}                          gauge, 1 up / 0 down
 //	edge_build_info{version}                      gauge, always 1
+//	edge_limited_requests_total{limit}            counter, [[limit]] rejections
+//	edge_banned_clients                           gauge
+//	edge_in_flight{route}                         gauge
 //
 // plus the Go runtime (go_*) and process (process_*) collectors. Everything
 // lives in a private registry, never the global default one.

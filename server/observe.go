@@ -90,6 +90,7 @@ func (s *Server) refreshRegistry() {
 		}
 	}
 	s.registry.ReplaceCertificates(certs)
+	s.registry.SetLimits(s.site.Load().limits.Snapshot())
 }
 
 // observedSnapshot refreshes the registry and copies it: what the status

@@ -115,7 +115,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.site.Load().close()
 		return nil, err
 	}
-	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic}
+	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic, Unban: s.Unban}
 	if err := s.control.Listen(); err != nil {
 		s.closeListeners()
 		s.site.Load().close()
@@ -134,7 +134,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		mgr = m
 	}
-	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.obs, s.Status, portOf(cfg.Server.HTTPS), mgr)
+	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.obs, s.Status, portOf(cfg.Server.HTTPS), mgr, s.limitsNow())
 	if err != nil {
 		if mgr != nil {
 			mgr.Stop()
@@ -247,8 +247,10 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
 	d := &drainer{tracker: newConnTracker()}
+	conns := newConnLimiter(s.site.Load, s.log) // server.max_conns_per_ip (connlimit.go)
 	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
 		d.add(srv, ln)
+		ln = conns.wrap(ln)
 		g.Go(func() error {
 			defer d.accepting.Done()
 			var err error

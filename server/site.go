@@ -15,6 +15,7 @@ import (
 	"github.com/gitcourse/edge/accesslog"
 	"github.com/gitcourse/edge/admin"
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/limits"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/reqid"
 	"github.com/gitcourse/edge/secheaders"
@@ -30,6 +31,8 @@ type site struct {
 	port80  http.Handler // the HTTP listener when HTTPS is on
 	static  *static.Handler
 	routes  []*proxy.Route
+	limits  *limits.Set
+	trusted *proxy.Trusted
 	logSink io.Closer
 	workers workers
 }
@@ -44,11 +47,11 @@ type route struct {
 // buildSite wires the request path, written once here:
 //
 //	request id → recover → security headers → /healthz (answered here,
-//	not logged) → access log → host check → router (admin.path, longest
-//	[[route]] prefix, static)
+//	not logged) → access log → host check → limits (bans, [[limit]]) →
+//	slow-body guard → router (admin.path, longest [[route]] prefix, static)
 //
 // /healthz comes after the headers so that it, too, carries them.
-func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *observer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager) (*site, error) {
+func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *observer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager, prevLimits *limits.Set) (*site, error) {
 	s := &site{cfg: cfg}
 	st, err := static.New(static.Options{
 		Root: cfg.Site.Root, SPA: cfg.Site.SPAEnabled(), Immutable: cfg.Site.Immutable,
@@ -62,8 +65,13 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	if err != nil {
 		return nil, err
 	}
+	s.trusted = trusted
 	routes, err := s.buildRoutes(cfg, log, obs, snap, trusted)
 	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.limits, err = buildLimits(cfg, log, routes, trusted, prevLimits); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -84,7 +92,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
 	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
-	s.main = Chain(router(routes, st), append(common, hs.check)...)
+	s.main = Chain(router(routes, st), append(common, hs.check, s.limits.Middleware, minBodyRate)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {
 		port80 = mgr.HTTPHandler(port80) // ACME HTTP-01 before the redirect
@@ -144,6 +152,7 @@ func (s *site) start(ctx context.Context, log *slog.Logger) {
 	for _, p := range s.routes {
 		s.workers.run(ctx, log, "health checks of route "+p.Path(), p.Run)
 	}
+	s.workers.run(ctx, log, "expired bans sweeper", s.limits.Run)
 }
 
 // close releases what the site holds; requests still in flight keep working.

@@ -13,6 +13,9 @@ Endpoints (all under /api):
     GET  /api/courses/{id}    one course, 404 when missing
     GET  /api/echo            the request as this app received it (headers, client, port)
     GET  /api/slow?s=N        answers after N seconds (at most 120)
+    GET  /api/slow/stats      {"now", "max", "total"}: /api/slow requests in flight, the most at once, all
+    POST /api/auth/login      {"user", "password"}: 200 for password "right", else 401
+    GET  /api/auth/attempts   {"attempts"}: login attempts this process saw
     GET  /api/events?n=&interval=   Server-Sent Events, one every interval seconds
     WS   /api/ws              WebSocket echo (text and binary)
 """
@@ -134,10 +137,45 @@ async def echo(request: Request):
     }
 
 
+SLOW = {"now": 0, "max": 0, "total": 0}
+
+
 @app.get("/api/slow")
 async def slow(s: float = Query(1.0, ge=0, le=120)):
-    await asyncio.sleep(s)
+    SLOW["now"] += 1
+    SLOW["total"] += 1
+    SLOW["max"] = max(SLOW["max"], SLOW["now"])
+    try:
+        await asyncio.sleep(s)
+    finally:
+        SLOW["now"] -= 1
     return {"slept": s}
+
+
+@app.get("/api/slow/stats")
+async def slow_stats():
+    return dict(SLOW)
+
+
+class LoginIn(BaseModel):
+    user: str = ""
+    password: str = ""
+
+
+LOGINS = {"attempts": 0}
+
+
+@app.post("/api/auth/login")
+async def login(body: LoginIn):
+    LOGINS["attempts"] += 1
+    if body.password != "right":
+        raise HTTPException(status_code=401, detail="wrong user or password")
+    return {"user": body.user, "token": "t-" + body.user}
+
+
+@app.get("/api/auth/attempts")
+async def login_attempts():
+    return dict(LOGINS)
 
 
 @app.get("/api/events")

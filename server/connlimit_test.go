@@ -1,0 +1,79 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/proxy"
+)
+
+// TestConnLimiterSharedAcrossListeners: the cap counts one address's
+// connections on every listener together, frees a slot on close, and
+// never counts a trusted proxy.
+func TestConnLimiterSharedAcrossListeners(t *testing.T) {
+	cfg := &config.Config{}
+	cfg.Server.MaxConnsPerIP = 2
+	trusted, err := proxy.NewTrusted([]string{"127.0.0.2/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &site{cfg: cfg, trusted: trusted}
+	cl := newConnLimiter(func() *site { return st }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var lns []net.Listener
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		lns = append(lns, cl.wrap(ln))
+	}
+	accepted := make(chan net.Conn, 16)
+	for _, ln := range lns {
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- c
+			}
+		}()
+	}
+	dial := func(ln net.Listener, src string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: time.Second}
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	closedByPeer := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, err := c.Read(make([]byte, 1))
+		return err == io.EOF
+	}
+	dial(lns[0], "127.0.0.1")
+	first := <-accepted
+	dial(lns[1], "127.0.0.1")
+	<-accepted
+	if third := dial(lns[0], "127.0.0.1"); !closedByPeer(third) {
+		t.Fatal("a third connection from one address was not closed at accept")
+	}
+	for range 3 {
+		dial(lns[1], "127.0.0.2") // trusted proxy: not counted
+		<-accepted
+	}
+	first.Close()
+	dial(lns[1], "127.0.0.1")
+	select {
+	case <-accepted:
+	case <-time.After(2 * time.Second):
+		t.Fatal("a closed connection did not free its slot")
+	}
+}
