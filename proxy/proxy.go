@@ -83,6 +83,7 @@ type Route struct {
 	transport *http.Transport
 	prober    *http.Client
 	stats     stats
+	retry     retryWindow
 	errLog    logLimiter
 	log       *slog.Logger
 	now       func() time.Time
@@ -113,11 +114,12 @@ func New(rc config.Route, opts Options) (*Route, error) {
 	}
 	rt.transport = newTransport(rc.Timeouts, len(rt.upstreams))
 	rt.prober = newProber(rc.Timeouts)
+	rt.retry.configure(rc)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      retrier{rt},
 		ModifyResponse: rt.modifyResponse,
-		ErrorHandler:   rt.errorHandler,
+		ErrorHandler:   rt.handleError,
 		BufferPool:     buffers,
 		ErrorLog:       slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn),
 		// FlushInterval 0: ReverseProxy flushes text/event-stream and
