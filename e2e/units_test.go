@@ -18,7 +18,7 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-var units = []string{"edge-http.socket", "edge-https.socket", "edge.service", "gitcourse-api.service"}
+var units = []string{"edge-http.socket", "edge-https.socket", "edge.service", "gitcourse-api.socket", "gitcourse-api.service"}
 
 // stageUnits copies the shipped units to a temp dir with ExecStart pointing
 // at the built binary (verify checks that the command exists).
@@ -92,8 +92,10 @@ func TestUnitsContract(t *testing.T) {
 		"edge.service": {"Type=notify", "NotifyAccess=main", "WatchdogSec=", "User=edge", "CapabilityBoundingSet=\n",
 			"EnvironmentFile=/var/www/gitcourse/.env", "Restart=on-failure", "StateDirectory=edge", "RuntimeDirectory=edge",
 			"ProtectSystem=strict", "NoNewPrivileges=true", "SystemCallFilter=@system-service", "UMask=0077"},
-		"gitcourse-api.service": {"--host 127.0.0.1 --port 8000", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1",
+		"gitcourse-api.service": {" --fd 3 ", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1",
+			"Requires=gitcourse-api.socket", "After=gitcourse-api.socket",
 			"SyslogIdentifier=gitcourse-api", "StandardOutput=journal"},
+		"gitcourse-api.socket": {"ListenStream=127.0.0.1:8000\n", "Service=gitcourse-api.service", "WantedBy=sockets.target"},
 	} {
 		text := read(name)
 		for _, w := range want {
@@ -131,6 +133,7 @@ func TestInstallScriptStagingRoot(t *testing.T) {
 	for path, mode := range map[string]os.FileMode{
 		"usr/local/bin/edge": 0o755, "etc/edge": 0o750, "etc/edge/edge.toml": 0o640,
 		"etc/systemd/system/edge.service": 0o644, "etc/systemd/system/edge-http.socket": 0o644,
+		"etc/systemd/system/gitcourse-api.socket": 0o644, "etc/systemd/system/gitcourse-api.service": 0o644,
 		"var/lib/edge": 0o700, "var/backups/gitcourse": 0o750, "var/www/gitcourse/.env": 0o640,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))

