@@ -12,11 +12,22 @@
 // passive_cooldown ago). When no upstream is available the request is still
 // sent to one of them, like nginx with a single server: a dead upstream
 // answers 502 at once, and a restarted one serves before the checks have
-// seen it. A request whose connection could not be opened (nothing was
-// sent), or was reset or closed before any response came (the upstream
-// died), is retried once on another available upstream when its method is
-// idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
-// Idempotency-Key header) and its body, if any, has not been read yet.
+// seen it.
+//
+// # Retries and retry_window
+//
+// A request whose connection could not be opened (nothing was sent) is
+// tried at once on another available upstream, then, within retry_window,
+// again after a short backoff until an upstream accepts: any method, since
+// nothing was sent, so a restarting uvicorn is waited for rather than
+// answered 502. At most retry_max_waiting requests of a route wait at once
+// (503 with Retry-After beyond). A request that was reset or closed before
+// any response came (the upstream died) is retried once, only when its
+// method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any
+// request with an Idempotency-Key header) and its body, if any, has not
+// been read yet. This layer (retrywindow.go) sits on top of the transport
+// and relies only on its error contract: a failed dial is a *net.OpError
+// with Op "dial", and the body is not read before a connection exists.
 //
 // # Headers
 //
