@@ -75,6 +75,11 @@ type Options struct {
 	// Trusted are the proxies in front of edge (server.trusted_proxies);
 	// nil trusts no one.
 	Trusted *Trusted
+	// Waited, when set, is called once for each request that waited
+	// within retry_window, with how the wait ended: "served", "expired"
+	// (502), "rejected" (503, retry_max_waiting reached) or "gone" (the
+	// client went away).
+	Waited func(outcome string)
 }
 
 // Route proxies one path prefix to its upstreams. It is safe for
@@ -125,7 +130,7 @@ func New(rc config.Route, opts Options) (*Route, error) {
 	}
 	rt.transport = newTransport(rc.Timeouts, len(rt.upstreams))
 	rt.prober = newProber(rc.Timeouts)
-	rt.retry.configure(rc)
+	rt.retry.configure(rc, opts.Waited)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      retrier{rt},

@@ -55,13 +55,23 @@ type retryWindow struct {
 	reject  atomic.Uint64
 	gone    atomic.Uint64
 	log     logLimiter
+	notify  func(outcome string) // Options.Waited; nil for none
 }
 
-// configure sets the window and the cap from the route's configuration.
-func (w *retryWindow) configure(rc config.Route) {
-	w.window, w.max = rc.RetryWindow.Duration, int64(rc.RetryMaxWaiting)
+// configure sets the window and the cap from the route's configuration,
+// and the hook told how each wait ended.
+func (w *retryWindow) configure(rc config.Route, notify func(outcome string)) {
+	w.window, w.max, w.notify = rc.RetryWindow.Duration, int64(rc.RetryMaxWaiting), notify
 	if w.max < 1 {
 		w.max = config.DefaultRetryMaxWaiting
+	}
+}
+
+// ended counts a wait that ended with outcome and tells the hook.
+func (w *retryWindow) ended(c *atomic.Uint64, outcome string) {
+	c.Add(1)
+	if w.notify != nil {
+		w.notify(outcome)
 	}
 }
 
@@ -96,14 +106,14 @@ func (w *waiter) wait(ctx context.Context, cause error) error {
 		}
 		if rw.waiting.Add(1) > rw.max {
 			rw.waiting.Add(-1)
-			rw.reject.Add(1)
+			rw.ended(&rw.reject, "rejected")
 			return fmt.Errorf("%w: %w", errTooManyWaiting, cause)
 		}
 		w.holding, w.started, w.deadline, w.backoff = true, now, now.Add(rw.window), firstWaitBackoff
 	}
 	left := w.deadline.Sub(now)
 	if left <= 0 {
-		rw.expired.Add(1)
+		rw.ended(&rw.expired, "expired")
 		return fmt.Errorf("no upstream accepted a connection within retry_window %s (%d attempts): %w",
 			rw.window, w.attempts+1, cause)
 	}
@@ -111,7 +121,7 @@ func (w *waiter) wait(ctx context.Context, cause error) error {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		rw.gone.Add(1)
+		rw.ended(&rw.gone, "gone")
 		return fmt.Errorf("client went away while waiting for an upstream: %w", ctx.Err())
 	case <-t.C:
 	}
@@ -131,7 +141,7 @@ func (w *waiter) release(rt *Route, req *http.Request, u *upstream, ok bool) {
 	if !ok {
 		return
 	}
-	w.rw.served.Add(1)
+	w.rw.ended(&w.rw.served, "served")
 	if w.rw.log.allow(rt.now()) {
 		rt.log.Info("served after waiting for an upstream", "upstream", u.addr,
 			"waited", time.Since(w.started).Round(time.Millisecond).String(), "retries", w.attempts,

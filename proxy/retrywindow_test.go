@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/reqid"
 )
 
 // result is one response seen by a client goroutine.
@@ -130,7 +133,16 @@ func TestRetryWindowCap(t *testing.T) {
 	rc := routeConfig(deadAddr(t))
 	rc.RetryWindow = dur(30 * time.Second)
 	rc.RetryMaxWaiting = 1
-	f := newFront(t, rc, nil)
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	rt, err := New(rc, Options{Waited: func(o string) { mu.Lock(); outcomes[o]++; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	srv := httptest.NewServer(reqid.Trusting((*Trusted)(nil).Peer)(rt))
+	t.Cleanup(srv.Close)
+	f := &front{rt: rt, srv: srv}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first := f.send(newRequest(t, http.MethodGet, f.srv.URL+"/api/a", nil).WithContext(ctx))
@@ -163,6 +175,11 @@ func TestRetryWindowCap(t *testing.T) {
 	if st := f.rt.WaitStats(); st.Rejected != 1 {
 		t.Errorf("wait stats %+v, want 1 rejected", st)
 	}
+	mu.Lock()
+	if outcomes["rejected"] != 1 || outcomes["gone"] != 1 || len(outcomes) != 2 {
+		t.Errorf("Options.Waited got %v, want one rejected and one gone", outcomes)
+	}
+	mu.Unlock()
 	if got := f.rt.Stats().Requests; got[StatusClientClosed] != 1 || got[http.StatusServiceUnavailable] != 1 {
 		t.Errorf("route stats %v, want one 499 and one 503", got)
 	}

@@ -35,6 +35,12 @@ func (o *observer) observe(route string, code int, d time.Duration) {
 	o.metrics.Observe(route, code, d)
 }
 
+// waited returns the proxy's retry_window hook of a route: it counts
+// edge_upstream_waits_total{route,outcome}.
+func (o *observer) waited(route string) func(outcome string) {
+	return func(outcome string) { o.metrics.Waited(route, outcome) }
+}
+
 // reloaded wakes the feeder so that the registry follows a new config at
 // once (domains and routes may have changed).
 func (o *observer) reloaded() {
