@@ -80,6 +80,9 @@ type Options struct {
 	// (502), "rejected" (503, retry_max_waiting reached) or "gone" (the
 	// client went away).
 	Waited func(outcome string)
+	// Drains are the upstreams taken out of rotation (edge upstream
+	// drain), shared by every route; nil drains none.
+	Drains *Drains
 }
 
 // Route proxies one path prefix to its upstreams. It is safe for
@@ -100,6 +103,7 @@ type Route struct {
 	prober    *http.Client
 	stats     stats
 	retry     retryWindow
+	drains    *Drains
 	errLog    logLimiter
 	log       *slog.Logger
 	now       func() time.Time
@@ -122,6 +126,7 @@ func New(rc config.Route, opts Options) (*Route, error) {
 		health:   rc.Health,
 		byAddr:   map[string]*upstream{},
 		trusted:  opts.Trusted,
+		drains:   opts.Drains,
 		log:      log.With("component", "proxy", "route", rc.Path),
 		now:      time.Now,
 	}

@@ -172,7 +172,14 @@ func (rt *Route) exchange(req *http.Request) (*http.Response, error) {
 	w := waiter{rw: &rt.retry}
 	resent := false
 	for attempt := 0; ; attempt++ {
+		if u == nil { // not one of ours: rewrite always picks from the route
+			return nil, errors.New("upstream " + req.URL.Host + " is not in route " + rt.path)
+		}
+		if at := rt.enter(u); at != u {
+			req, u = rt.retarget(req, at, body), at
+		}
 		res, err := rt.send(u, req)
+		leave(u, res, err)
 		if err == nil {
 			w.release(rt, req, u, true)
 			return res, nil
