@@ -12,7 +12,7 @@ import (
 // reloads, so that a reload does not put a drained upstream back. It is
 // safe for concurrent use; the zero value is an empty set.
 type Drains struct {
-	mu   sync.Mutex
+	mu  sync.Mutex
 	set atomic.Pointer[map[string]bool] // copy on write: read on every pick
 }
 
