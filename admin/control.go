@@ -22,6 +22,10 @@ type Control struct {
 	// Invalidate drops the static file caches ("POST /invalidate", sent
 	// by edge release and edge rollback); nil answers 501.
 	Invalidate func(context.Context) error
+	// Upstream drains or enables an upstream ("POST /upstream/drain?addr=",
+	// "POST /upstream/enable?addr=", sent by edge upstream) and returns
+	// the line to print; nil answers 501.
+	Upstream func(ctx context.Context, action, addr string) (string, error)
 
 	srv *http.Server
 	ln  net.Listener
@@ -67,6 +71,7 @@ func (c *Control) Listen() error {
 		}
 		_, _ = io.WriteString(w, "invalidated\n")
 	})
+	mux.HandleFunc("POST /upstream/{action}", c.serveUpstream)
 	c.ln = ln
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return nil

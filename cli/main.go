@@ -42,6 +42,7 @@ func commands() []command {
 		{"validate", "check the config; print every error as FILE:LINE: key: reason", validateCmd},
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
+		{"upstream", "drain|enable ADDR: take an upstream out of rotation (waits for its requests) or back", upstreamCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},

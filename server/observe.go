@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitcourse/edge/metrics"
+	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
 )
 
@@ -19,6 +20,9 @@ const feedEvery = 10 * time.Second
 type observer struct {
 	metrics *metrics.Metrics
 	kick    chan struct{}
+	// drains are the upstreams out of rotation (edge upstream drain),
+	// kept across reloads like the counters.
+	drains *proxy.Drains
 }
 
 // newObserver builds the metrics; their gauges read s's registry, made
@@ -27,6 +31,7 @@ func newObserver(s *Server) *observer {
 	return &observer{
 		metrics: metrics.New(metrics.Options{Version: s.opts.Version, State: s.observedSnapshot}),
 		kick:    make(chan struct{}, 1),
+		drains:  &proxy.Drains{},
 	}
 }
 
