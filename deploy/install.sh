@@ -90,7 +90,8 @@ else
   echo "would install: the edge binary to /usr/local/bin/edge (none given)"
 fi
 ensure_dir /etc/systemd/system 0755 root:root
-for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.socket gitcourse-api.service; do
+for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.socket gitcourse-api.service \
+  gitcourse-api@.socket gitcourse-api@.service; do
   install_file "$here/systemd/$unit" "/etc/systemd/system/$unit" 0644
 done
 ensure_dir /etc/edge 0750 root:edge
