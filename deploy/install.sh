@@ -89,6 +89,7 @@ if [ -n "$binary" ]; then
 else
   echo "would install: the edge binary to /usr/local/bin/edge (none given)"
 fi
+install_file "$here/api-restart.sh" /usr/local/bin/gitcourse-api-restart 0755
 ensure_dir /etc/systemd/system 0755 root:root
 for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.socket gitcourse-api.service \
   gitcourse-api@.socket gitcourse-api@.service; do

@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -131,4 +135,96 @@ func TestUpstreamDrainRestart(t *testing.T) {
 	if n < 20 {
 		t.Errorf("only %d echo samples: the drain was not observed under load", n)
 	}
+}
+
+// apiRestartShim stands in for systemctl on a machine without systemd: it
+// lists the test's uvicorn instances as gitcourse-api@PORT.service and
+// restarts one as systemd would (SIGTERM, wait, start again on its port),
+// keeping each instance's PID in DIR/PORT.pid.
+const apiRestartShim = `#!/bin/sh
+set -eu
+dir=$(dirname "$0")
+case "$1" in
+list-units)
+	for f in "$dir"/*.pid; do p=$(basename "$f" .pid); echo "gitcourse-api@$p.service loaded active running API"; done ;;
+is-active)
+	exit 3 ;;
+restart)
+	p=${2#gitcourse-api@}; p=${p%.service}
+	old=$(cat "$dir/$p.pid")
+	kill -TERM "$old"
+	i=0; while kill -0 "$old" 2>/dev/null; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done
+	cd "$API_DIR"
+	INSTANCE=$p nohup /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port "$p" >>"$dir/$p.log" 2>&1 &
+	echo $! >"$dir/$p.pid" ;;
+*)
+	echo "shim: $*" >&2; exit 2 ;;
+esac
+`
+
+// TestAPIRestartScript runs deploy/api-restart.sh (the restart step of
+// deploy.sh) against two uvicorn instances under load, with a systemctl
+// stand-in: it drains, restarts and enables each in turn; no request fails.
+func TestAPIRestartScript(t *testing.T) {
+	edgeBinary(t)
+	requireAPIDeps(t)
+	pg := startPGCluster(t)
+	dbURL := pg.createDatabase(t, "gitcourse")
+	alembic(t, dbURL, "upgrade", "head")
+	apis := []*apiServer{startAPIServer(t, dbURL, "a"), startAPIServer(t, dbURL, "b")}
+	shim := t.TempDir()
+	writeFile(t, shim+"/systemctl", apiRestartShim, 0o755)
+	for _, api := range apis {
+		writeFile(t, shim+"/"+api.Port+".pid", fmt.Sprint(api.cmd.Process.Pid), 0o644)
+	}
+	t.Cleanup(func() { // the instances the shim started, by PID
+		for _, api := range apis {
+			b, _ := os.ReadFile(shim + "/" + api.Port + ".pid")
+			var pid int
+			if _, err := fmt.Sscan(string(b), &pid); err == nil && pid != api.cmd.Process.Pid {
+				stopOrphan(pid)
+			}
+		}
+	})
+	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()}, RetryWindow: "0s",
+		Timeouts: `connect = "1s", response_header = "30s"`}
+	e := startEdgeWith(t, Options{NoHTTPS: true, Routes: []Route{route}}, apiHealth, "")
+	var out []byte
+	var err error
+	l := restartUnderLoad(t, e, pg, "script", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", repoRoot(t)+"/deploy/api-restart.sh")
+		cmd.Env = append(os.Environ(), "EDGE="+edgeBinary(t), "EDGE_CONFIG="+e.Config, "SYSTEMCTL="+shim+"/systemctl",
+			"RESTART="+shim+"/systemctl restart", "API_DIR="+apiDir(t), "DATABASE_URL="+dbURL, "HEALTH_TIMEOUT=90")
+		out, err = cmd.CombinedOutput()
+	})
+	if err != nil || !strings.Contains(string(out), "restarted 2 instances one at a time") {
+		t.Fatalf("api-restart.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{"drained " + apis[0].Addr(), "enabled " + apis[1].Addr()} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("api-restart.sh output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, api := range apis {
+		if b, _ := os.ReadFile(shim + "/" + api.Port + ".pid"); string(b) == fmt.Sprint(api.cmd.Process.Pid) {
+			t.Errorf("instance %s was not restarted", api.instance)
+		}
+	}
+	if l.failed != 0 {
+		t.Errorf("%d requests failed (first: %s), want none\n%s", l.failed, l.firstErr, grepLines(e.Output(), "upstream"))
+	}
+}
+
+// stopOrphan ends a process the test did not start itself (bounded).
+func stopOrphan(pid int) {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for range 100 {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
 }

@@ -82,11 +82,26 @@ func (rt *Route) enter(u *upstream) *upstream {
 	}
 	alt := rt.pickOther(u)
 	if alt == nil {
-		return u // nothing else accepts: better than failing
+		alt = rt.pickUndrained(u)
+	}
+	if alt == nil {
+		return u // every other one is drained too: better than failing
 	}
 	u.inflight.Add(-1)
 	alt.inflight.Add(1)
 	return alt
+}
+
+// pickUndrained returns an upstream other than not that is not drained,
+// available or not (a drain must not send requests to the drained one
+// while the others are only marked down by their checks), or nil.
+func (rt *Route) pickUndrained(not *upstream) *upstream {
+	for _, u := range rt.upstreams {
+		if u != not && !rt.drained(u) {
+			return u
+		}
+	}
+	return nil
 }
 
 // leave ends the count of a request at u when its response is over: at

@@ -74,3 +74,25 @@ func TestDrain(t *testing.T) {
 		t.Errorf("after enable: %v, want both upstreams used", seen)
 	}
 }
+
+// TestDrainMovesToDownUpstream: a request that was routed to an upstream
+// just before its drain moves to another one even when the checks hold
+// that one down (it may be back already); it stays only when every other
+// upstream is drained too.
+func TestDrainMovesToDownUpstream(t *testing.T) {
+	drains := &Drains{}
+	rt, err := New(routeConfig("127.0.0.1:8000", "127.0.0.1:8001"), Options{Drains: drains})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rt.byAddr["127.0.0.1:8000"], rt.byAddr["127.0.0.1:8001"]
+	a.down.Store(true)
+	drains.Set(b.addr, true)
+	if got := rt.enter(b); got != a || a.inflight.Load() != 1 || b.inflight.Load() != 0 {
+		t.Errorf("enter(drained b) = %s (in flight a %d, b %d), want a counted", got.addr, a.inflight.Load(), b.inflight.Load())
+	}
+	drains.Set(a.addr, true)
+	if got := rt.enter(b); got != b {
+		t.Errorf("enter(b) with both drained = %s, want b", got.addr)
+	}
+}
