@@ -80,7 +80,7 @@ func TestUpstreamDrainRestart(t *testing.T) {
 	alembic(t, dbURL, "upgrade", "head")
 	apis := []*apiServer{startAPIServer(t, dbURL, "a"), startAPIServer(t, dbURL, "b")}
 	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()}, RetryWindow: "0s",
-		Timeouts: `connect = "1s", response_header = "30s"`}
+		Timeouts: `connect = "1s", response_header = "90s"`}
 	e := startEdgeWith(t, Options{NoHTTPS: true, Routes: []Route{route}}, apiHealth, "")
 
 	// Bad input: an address no route lists; the last serving upstream.
@@ -187,7 +187,7 @@ func TestAPIRestartScript(t *testing.T) {
 		}
 	})
 	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()}, RetryWindow: "0s",
-		Timeouts: `connect = "1s", response_header = "30s"`}
+		Timeouts: `connect = "1s", response_header = "90s"`}
 	e := startEdgeWith(t, Options{NoHTTPS: true, Routes: []Route{route}}, apiHealth, "")
 	var out []byte
 	var err error
