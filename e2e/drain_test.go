@@ -69,9 +69,9 @@ func edgeUpstream(t *testing.T, e *Edge, action, addr string) (string, int) {
 
 // TestUpstreamDrainRestart: two uvicorn instances behind edge, each in
 // turn drained (edge upstream drain), restarted and enabled while a steady
-// load of GETs and POSTs runs: no request fails, with retry_window off,
-// every POST answered 201 is one course, and no request reaches an
-// instance between its drain's answer and its enable.
+// load of GETs and POSTs runs: no request fails, every POST answered 201
+// is one course, and no request reaches an instance between its drain's
+// answer and its enable.
 func TestUpstreamDrainRestart(t *testing.T) {
 	edgeBinary(t)
 	requireAPIDeps(t)
@@ -79,8 +79,8 @@ func TestUpstreamDrainRestart(t *testing.T) {
 	dbURL := pg.createDatabase(t, "gitcourse")
 	alembic(t, dbURL, "upgrade", "head")
 	apis := []*apiServer{startAPIServer(t, dbURL, "a"), startAPIServer(t, dbURL, "b")}
-	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()}, RetryWindow: "0s",
-		Timeouts: `connect = "1s", response_header = "90s"`}
+	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()},
+		Timeouts: `connect = "2s", response_header = "90s"`} // retry_window: the default
 	e := startEdgeWith(t, Options{NoHTTPS: true, Routes: []Route{route}}, apiHealth, "")
 
 	// Bad input: an address no route lists; the last serving upstream.
@@ -186,8 +186,8 @@ func TestAPIRestartScript(t *testing.T) {
 			}
 		}
 	})
-	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()}, RetryWindow: "0s",
-		Timeouts: `connect = "1s", response_header = "90s"`}
+	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()},
+		Timeouts: `connect = "2s", response_header = "90s"`} // retry_window: the default
 	e := startEdgeWith(t, Options{NoHTTPS: true, Routes: []Route{route}}, apiHealth, "")
 	var out []byte
 	var err error
