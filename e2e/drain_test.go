@@ -196,7 +196,8 @@ func TestAPIRestartScript(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "bash", repoRoot(t)+"/deploy/api-restart.sh")
 		cmd.Env = append(os.Environ(), "EDGE="+edgeBinary(t), "EDGE_CONFIG="+e.Config, "SYSTEMCTL="+shim+"/systemctl",
-			"RESTART="+shim+"/systemctl restart", "API_DIR="+apiDir(t), "DATABASE_URL="+dbURL, "HEALTH_TIMEOUT=90")
+			"RESTART="+shim+"/systemctl restart", "API_DIR="+apiDir(t), "DATABASE_URL="+dbURL, "HEALTH_TIMEOUT=90",
+			"PYTHONDONTWRITEBYTECODE=1")
 		out, err = cmd.CombinedOutput()
 	})
 	if err != nil || !strings.Contains(string(out), "restarted 2 instances one at a time") {

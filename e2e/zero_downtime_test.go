@@ -404,7 +404,8 @@ func TestAPIUnitSocketActivation(t *testing.T) {
 	}
 	port := freePort(t)
 	out := &syncBuffer{}
-	cmd := exec.Command(tool, append([]string{"-l", "127.0.0.1:" + port, "-E", "INSTANCE=activated"}, argv...)...)
+	cmd := exec.Command(tool, append([]string{"-l", "127.0.0.1:" + port, "-E", "INSTANCE=activated",
+		"-E", "PYTHONDONTWRITEBYTECODE=1"}, argv...)...)
 	cmd.Dir = apiDir(t)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
