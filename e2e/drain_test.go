@@ -155,7 +155,7 @@ restart)
 	kill -TERM "$old"
 	i=0; while kill -0 "$old" 2>/dev/null; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done
 	cd "$API_DIR"
-	INSTANCE=$p nohup /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port "$p" >>"$dir/$p.log" 2>&1 &
+	INSTANCE=$p nohup /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port "$p" --timeout-keep-alive 120 >>"$dir/$p.log" 2>&1 &
 	echo $! >"$dir/$p.pid" ;;
 *)
 	echo "shim: $*" >&2; exit 2 ;;

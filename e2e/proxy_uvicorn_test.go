@@ -32,6 +32,11 @@ import (
 // that does not see the python3-* packages.
 const apiPython = "/usr/bin/python3"
 
+// apiKeepAlive is uvicorn's --timeout-keep-alive, as in the shipped unit:
+// above edge's timeouts.idle (90 s), so that edge, not uvicorn, closes an
+// idle connection, and never while it sends a request on it.
+const apiKeepAlive = "120"
+
 // apiHealthInterval is health.interval of the edge routes in these tests.
 const apiHealthInterval = time.Second
 
@@ -255,7 +260,7 @@ func (s *apiServer) Addr() string { return "127.0.0.1:" + s.Port }
 func (s *apiServer) start() error {
 	s.out = &syncBuffer{}
 	s.cmd = exec.Command(apiPython, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", s.Port,
-		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1")
+		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)
 	s.cmd.Dir = apiDir(s.t)
 	s.cmd.Env = apiEnv(s.dbURL, "INSTANCE="+s.instance)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out

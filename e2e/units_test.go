@@ -102,7 +102,7 @@ func TestUnitsContract(t *testing.T) {
 		"edge.service": {"Type=notify", "NotifyAccess=main", "WatchdogSec=", "User=edge", "CapabilityBoundingSet=\n",
 			"EnvironmentFile=/var/www/gitcourse/.env", "Restart=on-failure", "StateDirectory=edge", "RuntimeDirectory=edge",
 			"ProtectSystem=strict", "NoNewPrivileges=true", "SystemCallFilter=@system-service", "UMask=0077"},
-		"gitcourse-api.service": {" --fd 3 ", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1",
+		"gitcourse-api.service": {" --fd 3 ", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive 120",
 			"Requires=gitcourse-api.socket", "After=gitcourse-api.socket",
 			"SyslogIdentifier=gitcourse-api", "StandardOutput=journal"},
 		"gitcourse-api.socket":   {"ListenStream=127.0.0.1:8000\n", "Service=gitcourse-api.service", "WantedBy=sockets.target"},

@@ -348,7 +348,7 @@ func (h *heldSocketAPI) start() error {
 	s := h.apiServer
 	s.out = &syncBuffer{}
 	s.cmd = exec.Command(apiPython, "-m", "uvicorn", "app:app", "--fd", "3",
-		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1")
+		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)
 	s.cmd.ExtraFiles = []*os.File{h.file}
 	s.cmd.Dir = apiDir(h.t)
 	s.cmd.Env = apiEnv(s.dbURL, "INSTANCE=fd")
