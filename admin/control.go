@@ -25,6 +25,10 @@ type Control struct {
 	// Unban lifts a temporary ban ("POST /unban?ip=IP", sent by edge
 	// unban) and returns a line for the operator; nil answers 501.
 	Unban func(ctx context.Context, ip string) (string, error)
+	// Upstream drains or enables an upstream ("POST /upstream/drain?addr=",
+	// "POST /upstream/enable?addr=", sent by edge upstream) and returns
+	// the line to print; nil answers 501.
+	Upstream func(ctx context.Context, action, addr string) (string, error)
 
 	srv *http.Server
 	ln  net.Listener
@@ -82,6 +86,7 @@ func (c *Control) Listen() error {
 		}
 		_, _ = io.WriteString(w, msg)
 	})
+	mux.HandleFunc("POST /upstream/{action}", c.serveUpstream)
 	c.ln = ln
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return nil

@@ -44,6 +44,7 @@ func commands() []command {
 		{"reload", "ask the running instance to reload its config (same as SIGHUP)", reloadCmd},
 		{"status", "show the running instance's status over its admin socket", statusCmd},
 		{"unban", "lift a temporary ban ([[limit]]) on the running instance", unbanCmd},
+		{"upstream", "drain|enable ADDR: take an upstream out of rotation (waits for its requests) or back", upstreamCmd},
 		{"backup", "PostgreSQL backups: now | list | verify | restore | prune", backupCmd},
 		{"release", "install a built frontend atomically", releaseCmd},
 		{"rollback", "point the site back at the previous release", rollbackCmd},

@@ -122,6 +122,15 @@ type Route struct {
 	// connection is skipped by the load balancer; "0s" turns passive checks
 	// off. Default: "10s".
 	PassiveCooldown Duration `toml:"passive_cooldown"`
+	// RetryWindow is how long a request whose upstream connection was
+	// refused or could not be opened (nothing of it was sent) waits, retried
+	// with a short backoff, for an upstream to accept before the 502; any
+	// method may wait. "0s" answers 502 at once. Default: "5s".
+	RetryWindow Duration `toml:"retry_window"`
+	// RetryMaxWaiting caps the requests of the route waiting within
+	// retry_window at once; the next one gets 503 with Retry-After.
+	// Default: 1024.
+	RetryMaxWaiting int `toml:"retry_max_waiting"`
 }
 
 // PassHostEnabled reports whether the client's Host is sent upstream (the

@@ -165,6 +165,7 @@ func (r *Route) applyDefaults(pos positions, key string) {
 	if !pos.has(key + ".passive_cooldown") {
 		setDuration(&r.PassiveCooldown, 10*time.Second)
 	}
+	r.applyRetryDefaults(pos, key)
 	setDuration(&r.Timeouts.Connect, 2*time.Second)
 	setDuration(&r.Timeouts.ResponseHeader, 30*time.Second)
 	setDuration(&r.Timeouts.Idle, 90*time.Second)

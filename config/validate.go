@@ -253,6 +253,7 @@ func (v *validator) routes() {
 		v.durations(key+".health", map[string]Duration{"interval": r.Health.Interval, "timeout": r.Health.Timeout})
 		v.healthProbe(key+".health", r.Health)
 		v.durations(key, map[string]Duration{"passive_cooldown": r.PassiveCooldown})
+		v.retryWindow(key, r)
 		v.durations(key+".timeouts", map[string]Duration{
 			"connect": r.Timeouts.Connect, "response_header": r.Timeouts.ResponseHeader, "idle": r.Timeouts.Idle,
 		})

@@ -54,7 +54,9 @@
 #   REMOTE_ROLLBACK_CMD  [$REMOTE_EDGE rollback -config $REMOTE_EDGE_CONFIG]
 #   REMOTE_BACKUP_CMD    [. $REMOTE_ENV_FILE; sudo -E -u edge $REMOTE_EDGE backup now -config ...]
 #   REMOTE_MIGRATE_CMD   [cd $REMOTE_BACKEND_DIR && . $REMOTE_ENV_FILE && python3 -m alembic upgrade head]
-#   REMOTE_RESTART_CMD   [sudo systemctl restart gitcourse-api.service]; set it to
+#   REMOTE_RESTART_CMD   [gitcourse-api-restart (deploy/api-restart.sh: instances drained and
+#                        restarted one by one, else the socket-activated restart), without it
+#                        sudo systemctl restart gitcourse-api.service]; set it to
 #                        another command (or "true") where there is no systemd, as the tests do
 #   REMOTE_NOTIFY_CMD    [. $REMOTE_ENV_FILE; $REMOTE_EDGE notify -config ...]; -status, -title and the
 #                        message are appended; empty: do not notify
@@ -104,7 +106,9 @@ REMOTE_RELEASE_CMD=${REMOTE_RELEASE_CMD:-$(q "$REMOTE_EDGE") release $edge_cfg}
 REMOTE_ROLLBACK_CMD=${REMOTE_ROLLBACK_CMD:-$(q "$REMOTE_EDGE") rollback $edge_cfg}
 REMOTE_BACKUP_CMD=${REMOTE_BACKUP_CMD:-$load_env && sudo -E -u edge $(q "$REMOTE_EDGE") backup now $edge_cfg}
 REMOTE_MIGRATE_CMD=${REMOTE_MIGRATE_CMD:-cd $(q "$REMOTE_BACKEND_DIR") && $load_env && python3 -m alembic upgrade head}
-REMOTE_RESTART_CMD=${REMOTE_RESTART_CMD-sudo systemctl restart gitcourse-api.service}
+# The safest restart the host has (docs/zero-downtime-deploys.md): drain and
+# restart instances one by one, else the socket-activated restart.
+REMOTE_RESTART_CMD=${REMOTE_RESTART_CMD-if command -v gitcourse-api-restart >/dev/null; then EDGE_CONFIG=$(q "$REMOTE_EDGE_CONFIG") gitcourse-api-restart; else sudo systemctl restart gitcourse-api.service; fi}
 REMOTE_NOTIFY_CMD=${REMOTE_NOTIFY_CMD-$load_env && $(q "$REMOTE_EDGE") notify $edge_cfg}
 
 ssh_cmd=(ssh -p "$DEPLOY_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=10)

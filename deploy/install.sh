@@ -89,8 +89,10 @@ if [ -n "$binary" ]; then
 else
   echo "would install: the edge binary to /usr/local/bin/edge (none given)"
 fi
+install_file "$here/api-restart.sh" /usr/local/bin/gitcourse-api-restart 0755
 ensure_dir /etc/systemd/system 0755 root:root
-for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.service; do
+for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.socket gitcourse-api.service \
+  gitcourse-api@.socket gitcourse-api@.service; do
   install_file "$here/systemd/$unit" "/etc/systemd/system/$unit" 0644
 done
 ensure_dir /etc/edge 0750 root:edge
@@ -125,7 +127,10 @@ if [ "$staging" = 1 ]; then
 else
   run systemctl daemon-reload
   run systemctl enable edge-http.socket edge-https.socket edge.service
+  # The API's socket outlives its restarts (docs/zero-downtime-deploys.md).
+  run systemctl enable gitcourse-api.socket gitcourse-api.service
   echo "next: run edge hash-password and write its output to /var/www/gitcourse/.env as EDGE_ADMIN_BCRYPT='HASH'"
   echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, check with edge validate -print, then: systemctl start edge-http.socket edge-https.socket edge.service"
+  echo "next: systemctl start gitcourse-api.socket gitcourse-api.service (an API already running on 127.0.0.1:8000 without the socket: systemctl stop gitcourse-api.service first)"
 fi
 echo "done${root:+ (in $root)}"

@@ -65,7 +65,7 @@ root = %q
 			t.Errorf("edge -h: exit %d, stdout %q; want 0 and help", code, stdout)
 		}
 		for _, sub := range []string{"run", "demo", "validate", "reload", "status", "version",
-			"backup", "release", "rollback", "audit", "notify"} {
+			"backup", "release", "rollback", "audit", "notify", "upstream"} {
 			stdout, stderr, code := runEdge(t, nil, sub, "-h")
 			if code != 0 || stdout == "" {
 				t.Errorf("edge %s -h: exit %d, stdout %q, stderr %q; want 0 and help on stdout", sub, code, stdout, stderr)
@@ -80,6 +80,7 @@ root = %q
 	t.Run("usage-errors", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"bogus"}, {"run", "-bogus-flag"}, {"validate", "-config", valid, "extra"},
+			{"upstream"}, {"upstream", "pause", "127.0.0.1:8000"}, {"upstream", "drain"},
 		} {
 			_, stderr, code := runEdge(t, nil, args...)
 			if code != 2 || stderr == "" {

@@ -502,7 +502,7 @@ func TestDeployScriptsShellcheck(t *testing.T) {
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		requireOrSkip(t, "shellcheck (Debian package shellcheck)", err)
 	}
-	out, err := exec.Command("shellcheck", "../deploy/deploy.sh", "../deploy/firewall/ufw.sh", "../deploy/install.sh").CombinedOutput()
+	out, err := exec.Command("shellcheck", "../deploy/deploy.sh", "../deploy/api-restart.sh", "../deploy/firewall/ufw.sh", "../deploy/install.sh").CombinedOutput()
 	if err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}

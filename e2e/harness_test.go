@@ -155,6 +155,8 @@ type Route struct {
 	Upstreams []string
 	Timeouts  string // inline table body, such as `connect = "1s"`
 	MaxBody   string
+	// RetryWindow is retry_window; "" leaves edge's default (5s).
+	RetryWindow string
 }
 
 // Options shape the config a test starts edge with.
@@ -471,6 +473,9 @@ func (e *Edge) ConfigText() string {
 		}
 		if r.MaxBody != "" {
 			fmt.Fprintf(&b, "max_body = %q\n", r.MaxBody)
+		}
+		if r.RetryWindow != "" {
+			fmt.Fprintf(&b, "retry_window = %q\n", r.RetryWindow)
 		}
 	}
 	b.WriteString("\n[tls]\ninternal = true\n")

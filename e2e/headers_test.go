@@ -73,7 +73,7 @@ func TestSecurityHeadersEveryResponse(t *testing.T) {
 
 	e := startEdge(t, Options{Routes: []Route{
 		{Path: "/api/", Upstreams: []string{upstreamAddr(upstream)}},
-		{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`},
+		{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`, RetryWindow: "0s"},
 	}})
 	c := e.Client()
 	resp, _ := get(t, c, e.HTTPS("/"))
@@ -116,7 +116,7 @@ func TestSecurityHeadersEveryResponse(t *testing.T) {
 	t.Run("plain-http-site", func(t *testing.T) {
 		p := startEdge(t, Options{NoHTTPS: true, Routes: []Route{
 			{Path: "/api/", Upstreams: []string{upstreamAddr(upstream)}},
-			{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`},
+			{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`, RetryWindow: "0s"},
 		}})
 		pc := p.Client()
 		for _, tc := range []struct {

@@ -106,7 +106,7 @@ func TestProxy(t *testing.T) {
 			e := startEdge(t, Options{NoHTTPS: mode.noHTTPS, Routes: []Route{
 				{Path: "/api/", Upstreams: []string{upstreamAddr(up.Server)},
 					Timeouts: `connect = "1s", response_header = "300ms"`, MaxBody: "1KB"},
-				{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`},
+				{Path: "/down/", Upstreams: []string{closed}, Timeouts: `connect = "1s"`, RetryWindow: "0s"},
 			}})
 			c := e.Client()
 			wantProto := "https"
@@ -300,7 +300,7 @@ func TestProxyConnectTimeout(t *testing.T) {
 			errors.New("every connection attempt was accepted or refused"))
 	}
 	e := startEdge(t, Options{Routes: []Route{
-		{Path: "/api/", Upstreams: []string{addr}, Timeouts: `connect = "700ms"`},
+		{Path: "/api/", Upstreams: []string{addr}, Timeouts: `connect = "700ms"`, RetryWindow: "0s"},
 	}})
 	start := time.Now()
 	resp, body := get(t, e.Client(), e.HTTPS("/api/health"))

@@ -18,7 +18,13 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-var units = []string{"edge-http.socket", "edge-https.socket", "edge.service", "gitcourse-api.service"}
+var units = []string{"edge-http.socket", "edge-https.socket", "edge.service", "gitcourse-api.socket", "gitcourse-api.service"}
+
+// templates are the shipped template units, staged as their instance
+// for port 8001 (verify needs an instance name).
+var templates = map[string]string{
+	"gitcourse-api@.socket": "gitcourse-api@8001.socket", "gitcourse-api@.service": "gitcourse-api@8001.service",
+}
 
 // stageUnits copies the shipped units to a temp dir with ExecStart pointing
 // at the built binary (verify checks that the command exists).
@@ -26,13 +32,17 @@ func stageUnits(t *testing.T) string {
 	t.Helper()
 	bin := edgeBinary(t)
 	dir := t.TempDir()
-	for _, u := range units {
+	for _, u := range append(units, "gitcourse-api@.socket", "gitcourse-api@.service") {
+		name := u
+		if inst, ok := templates[u]; ok {
+			name = inst
+		}
 		data, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "systemd", u))
 		if err != nil {
 			t.Fatal(err)
 		}
 		text := strings.ReplaceAll(string(data), "/usr/local/bin/edge", bin)
-		if err := os.WriteFile(filepath.Join(dir, u), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,7 +56,7 @@ func TestUnitsVerifyClean(t *testing.T) {
 	requireOrSkip(t, "/usr/bin/python3 (ExecStart of gitcourse-api.service)", err)
 	dir := stageUnits(t)
 	args := []string{"verify"}
-	for _, u := range units {
+	for _, u := range append(units, "gitcourse-api@8001.socket", "gitcourse-api@8001.service") {
 		args = append(args, "./"+u)
 	}
 	cmd := exec.Command("systemd-analyze", args...)
@@ -62,7 +72,7 @@ func TestUnitsSecurityExposure(t *testing.T) {
 	requireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
 	dir := stageUnits(t)
 	re := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
-	for _, u := range []string{"edge.service", "gitcourse-api.service"} {
+	for _, u := range []string{"edge.service", "gitcourse-api.service", "gitcourse-api@8001.service"} {
 		cmd := exec.Command("systemd-analyze", "security", "--offline=true", "./"+u)
 		cmd.Dir = dir
 		out, _ := cmd.CombinedOutput()
@@ -92,8 +102,12 @@ func TestUnitsContract(t *testing.T) {
 		"edge.service": {"Type=notify", "NotifyAccess=main", "WatchdogSec=", "User=edge", "CapabilityBoundingSet=\n",
 			"EnvironmentFile=/var/www/gitcourse/.env", "Restart=on-failure", "StateDirectory=edge", "RuntimeDirectory=edge",
 			"ProtectSystem=strict", "NoNewPrivileges=true", "SystemCallFilter=@system-service", "UMask=0077"},
-		"gitcourse-api.service": {"--host 127.0.0.1 --port 8000", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1",
+		"gitcourse-api.service": {" --fd 3 ", "--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive 120",
+			"Requires=gitcourse-api.socket", "After=gitcourse-api.socket",
 			"SyslogIdentifier=gitcourse-api", "StandardOutput=journal"},
+		"gitcourse-api.socket":   {"ListenStream=127.0.0.1:8000\n", "Service=gitcourse-api.service", "WantedBy=sockets.target"},
+		"gitcourse-api@.socket":  {"ListenStream=127.0.0.1:%i\n", "Service=gitcourse-api@%i.service"},
+		"gitcourse-api@.service": {" --fd 3 ", "Requires=gitcourse-api@%i.socket", "SyslogIdentifier=gitcourse-api@%i"},
 	} {
 		text := read(name)
 		for _, w := range want {
@@ -131,6 +145,7 @@ func TestInstallScriptStagingRoot(t *testing.T) {
 	for path, mode := range map[string]os.FileMode{
 		"usr/local/bin/edge": 0o755, "etc/edge": 0o750, "etc/edge/edge.toml": 0o640,
 		"etc/systemd/system/edge.service": 0o644, "etc/systemd/system/edge-http.socket": 0o644,
+		"etc/systemd/system/gitcourse-api.socket": 0o644, "etc/systemd/system/gitcourse-api.service": 0o644,
 		"var/lib/edge": 0o700, "var/backups/gitcourse": 0o750, "var/www/gitcourse/.env": 0o640,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))

@@ -77,6 +77,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	ring     *Ring
+	waits    *prometheus.CounterVec
 
 	mu     sync.RWMutex
 	routes map[string]prometheus.Observer // route → its histogram
@@ -95,6 +96,7 @@ func New(opts Options) *Metrics {
 			Help:    "Time from the request to the end of the response, by route.",
 			Buckets: Buckets,
 		}, []string{"route"}),
+		waits:  newWaits(),
 		ring:   NewRing(opts.Now),
 		routes: map[string]prometheus.Observer{},
 	}
@@ -103,7 +105,7 @@ func New(opts Options) *Metrics {
 		Help: "Always 1; the version label is the running edge's version.",
 	}, []string{"version"})
 	build.WithLabelValues(opts.Version).Set(1)
-	m.reg.MustRegister(m.requests, m.duration, build,
+	m.reg.MustRegister(m.requests, m.duration, m.waits, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if opts.State != nil {

@@ -21,6 +21,7 @@ var errorMessages = map[int]string{
 	http.StatusBadGateway:            "upstream unavailable",
 	http.StatusGatewayTimeout:        "upstream timeout",
 	http.StatusRequestEntityTooLarge: "request body too large",
+	http.StatusServiceUnavailable:    "too many requests waiting for the upstream",
 }
 
 // errorHandler maps a failed exchange to 413, 499 (client gone), 504 or

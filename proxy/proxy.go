@@ -12,11 +12,22 @@
 // passive_cooldown ago). When no upstream is available the request is still
 // sent to one of them, like nginx with a single server: a dead upstream
 // answers 502 at once, and a restarted one serves before the checks have
-// seen it. A request whose connection could not be opened (nothing was
-// sent), or was reset or closed before any response came (the upstream
-// died), is retried once on another available upstream when its method is
-// idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request with an
-// Idempotency-Key header) and its body, if any, has not been read yet.
+// seen it.
+//
+// # Retries and retry_window
+//
+// A request whose connection could not be opened (nothing was sent) is
+// tried at once on another available upstream, then, within retry_window,
+// again after a short backoff until an upstream accepts: any method, since
+// nothing was sent, so a restarting uvicorn is waited for rather than
+// answered 502. At most retry_max_waiting requests of a route wait at once
+// (503 with Retry-After beyond). A request that was reset or closed before
+// any response came (the upstream died) is retried once, only when its
+// method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any
+// request with an Idempotency-Key header) and its body, if any, has not
+// been read yet. This layer (retrywindow.go) sits on top of the transport
+// and relies only on its error contract: a failed dial is a *net.OpError
+// with Op "dial", and the body is not read before a connection exists.
 //
 // # Headers
 //
@@ -64,6 +75,14 @@ type Options struct {
 	// Trusted are the proxies in front of edge (server.trusted_proxies);
 	// nil trusts no one.
 	Trusted *Trusted
+	// Waited, when set, is called once for each request that waited
+	// within retry_window, with how the wait ended: "served", "expired"
+	// (502), "rejected" (503, retry_max_waiting reached) or "gone" (the
+	// client went away).
+	Waited func(outcome string)
+	// Drains are the upstreams taken out of rotation (edge upstream
+	// drain), shared by every route; nil drains none.
+	Drains *Drains
 }
 
 // Route proxies one path prefix to its upstreams. It is safe for
@@ -83,6 +102,8 @@ type Route struct {
 	transport *http.Transport
 	prober    *http.Client
 	stats     stats
+	retry     retryWindow
+	drains    *Drains
 	errLog    logLimiter
 	log       *slog.Logger
 	now       func() time.Time
@@ -105,6 +126,7 @@ func New(rc config.Route, opts Options) (*Route, error) {
 		health:   rc.Health,
 		byAddr:   map[string]*upstream{},
 		trusted:  opts.Trusted,
+		drains:   opts.Drains,
 		log:      log.With("component", "proxy", "route", rc.Path),
 		now:      time.Now,
 	}
@@ -113,11 +135,12 @@ func New(rc config.Route, opts Options) (*Route, error) {
 	}
 	rt.transport = newTransport(rc.Timeouts, len(rt.upstreams))
 	rt.prober = newProber(rc.Timeouts)
+	rt.retry.configure(rc, opts.Waited)
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      retrier{rt},
 		ModifyResponse: rt.modifyResponse,
-		ErrorHandler:   rt.errorHandler,
+		ErrorHandler:   rt.handleError,
 		BufferPool:     buffers,
 		ErrorLog:       slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn),
 		// FlushInterval 0: ReverseProxy flushes text/event-stream and

@@ -56,44 +56,14 @@ func newProber(t config.Timeouts) *http.Client {
 
 // retrier is the route's http.RoundTripper: it sends the request to the
 // upstream chosen by rewrite, feeds the passive health state, and retries
-// once on another available upstream when the connection failed before
-// any response (see isConnFailure), the request is idempotent and its body,
-// if any, has not been read.
+// a request whose connection failed (see Route.exchange and retry_window).
 type retrier struct{ rt *Route }
 
 var _ http.RoundTripper = retrier{}
 
 // RoundTrip implements http.RoundTripper.
 func (t retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt := t.rt
-	u := rt.byAddr[req.URL.Host]
-	retry := len(rt.upstreams) > 1 && idempotent(req)
-	var body *onceBody
-	if retry && req.Body != nil && req.Body != http.NoBody {
-		body = &onceBody{rc: req.Body}
-		first := *req
-		first.Body = body
-		req = &first
-	}
-	res, err := rt.send(u, req)
-	if err == nil || !retry || !isConnFailure(err) || body.wasRead() || req.Context().Err() != nil {
-		return res, err
-	}
-	alt := rt.pickOther(u)
-	if alt == nil {
-		return nil, err
-	}
-	rt.log.Debug("retrying on another upstream", "upstream", u.addr, "retry", alt.addr, "error", err)
-	second := *req
-	second.URL = cloneURL(req.URL)
-	second.URL.Host = alt.addr
-	if !rt.passHost {
-		second.Host = ""
-	}
-	if body != nil {
-		second.Body = body.rc
-	}
-	return rt.send(alt, &second)
+	return t.rt.exchange(req)
 }
 
 // send is one exchange with u; its outcome feeds u's passive health.

@@ -36,6 +36,7 @@ type upstream struct {
 	coolUntil atomic.Int64
 	requests  atomic.Uint64
 	failures  atomic.Uint64
+	inflight  atomic.Int64 // requests sent and not yet answered in full
 
 	mu          sync.Mutex
 	check       healthCheck
@@ -189,7 +190,12 @@ func (rt *Route) pick() *upstream {
 	}
 	now := rt.now().UnixNano()
 	for i := range n {
-		if u := rt.upstreams[(start+i)%n]; u.available(now) {
+		if u := rt.upstreams[(start+i)%n]; u.available(now) && !rt.drained(u) {
+			return u
+		}
+	}
+	for i := range n { // none available: one that is not drained
+		if u := rt.upstreams[(start+i)%n]; !rt.drained(u) {
 			return u
 		}
 	}
@@ -202,7 +208,7 @@ func (rt *Route) pickOther(not *upstream) *upstream {
 	start := rt.next.Add(1) - 1
 	now := rt.now().UnixNano()
 	for i := range n {
-		if u := rt.upstreams[(start+i)%n]; u != not && u.available(now) {
+		if u := rt.upstreams[(start+i)%n]; u != not && u.available(now) && !rt.drained(u) {
 			return u
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitcourse/edge/metrics"
+	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
 )
 
@@ -19,6 +20,9 @@ const feedEvery = 10 * time.Second
 type observer struct {
 	metrics *metrics.Metrics
 	kick    chan struct{}
+	// drains are the upstreams out of rotation (edge upstream drain),
+	// kept across reloads like the counters.
+	drains *proxy.Drains
 }
 
 // newObserver builds the metrics; their gauges read s's registry, made
@@ -27,12 +31,19 @@ func newObserver(s *Server) *observer {
 	return &observer{
 		metrics: metrics.New(metrics.Options{Version: s.opts.Version, State: s.observedSnapshot}),
 		kick:    make(chan struct{}, 1),
+		drains:  &proxy.Drains{},
 	}
 }
 
 // observe is the access log's Observer: every finished request.
 func (o *observer) observe(route string, code int, d time.Duration) {
 	o.metrics.Observe(route, code, d)
+}
+
+// waited returns the proxy's retry_window hook of a route: it counts
+// edge_upstream_waits_total{route,outcome}.
+func (o *observer) waited(route string) func(outcome string) {
+	return func(outcome string) { o.metrics.Waited(route, outcome) }
 }
 
 // reloaded wakes the feeder so that the registry follows a new config at

@@ -115,7 +115,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.site.Load().close()
 		return nil, err
 	}
-	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic, Unban: s.Unban}
+	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic,
+		Unban: s.Unban, Upstream: s.Upstream}
 	if err := s.control.Listen(); err != nil {
 		s.closeListeners()
 		s.site.Load().close()

@@ -112,7 +112,7 @@ func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, 
 	}
 	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Handler(cfg.Admin.Path, snap, obs.metrics.Handler()))}}
 	for _, rc := range cfg.Routes {
-		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted})
+		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted, Waited: obs.waited(rc.Path), Drains: obs.drains})
 		if err != nil {
 			return nil, err
 		}
