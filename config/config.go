@@ -29,6 +29,9 @@ type Config struct {
 	Checks []Check `toml:"check"`
 	// Alerts configures where alerts are sent.
 	Alerts Alerts `toml:"alerts"`
+	// Logs ships edge's log lines to a central collector; nil when the
+	// table is absent (config/logs.go).
+	Logs *Logs `toml:"logs"`
 
 	// File is the path the configuration was read from; "" for built-in defaults.
 	File string `toml:"-"`

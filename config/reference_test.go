@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -41,6 +42,7 @@ func TestConfigReferenceUpToDate(t *testing.T) {
 func generateReference(t *testing.T) []byte {
 	t.Helper()
 	comments := fieldComments(t, "config.go")
+	maps.Copy(comments, fieldComments(t, "logs.go"))
 	var b bytes.Buffer
 	b.WriteString("# Configuration reference (generated)\n\n")
 	b.WriteString("Generated from the structs and doc comments of `config/config.go` by\n")
