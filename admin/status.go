@@ -44,6 +44,8 @@ type Status struct {
 	Backup       Backup        `json:"backup"`
 	Checks       []Check       `json:"checks"`
 	Alerts       Alerts        `json:"alerts"`
+	// Logs is the log shipping sink; absent without [logs].
+	Logs *LogSink `json:"logs,omitempty"`
 }
 
 // Problem is one reason the state is not green.
