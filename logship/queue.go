@@ -29,6 +29,13 @@ func (s *Shipper) take() (recs []byte, seg segment, fromSpool bool, lines int) {
 	return recs, segment{}, false, lines
 }
 
+// queuedBytes is the size of the in-memory queue.
+func (s *Shipper) queuedBytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.mem)
+}
+
 // failedSegment drops a segment that cannot be read, counting its lines.
 func (s *Shipper) failedSegment(sg segment, err error) {
 	s.spillErr = err.Error()
@@ -41,11 +48,15 @@ func (s *Shipper) failedSegment(sg segment, err error) {
 // how many lines the connection took and the records it did not (rest,
 // restLines of them). A record that does not decode (a corrupt spool) is
 // dropped with the rest of its batch, and counted.
-func (s *Shipper) send(cn *conn, recs []byte, by time.Time) (sent int, rest []byte, restLines int, err error) {
+func (s *Shipper) send(cn *conn, recs []byte, verify bool, by time.Time) (sent int, rest []byte, restLines int, err error) {
 	out := s.frames[:0]
 	ends := s.ends[:0] // per frame: end in out, end in recs
+	read := readRecord
+	if !verify {
+		read = readTrusted // the queue in memory, encoded by Write just now
+	}
 	for off := 0; off < len(recs); {
-		msg, n, err := readRecord(recs[off:])
+		msg, n, err := read(recs[off:])
 		if err != nil {
 			s.dropped.Add(1)
 			s.noteTrouble("unreadable spool record dropped with the rest of its segment: " + err.Error())

@@ -77,6 +77,19 @@ func readRecord(b []byte) (msg []byte, n int, err error) {
 	return msg, recordHeader + int(size), nil
 }
 
+// readTrusted is readRecord without the checksum, for records that never
+// left memory.
+func readTrusted(b []byte) (msg []byte, n int, err error) {
+	if len(b) < recordHeader {
+		return nil, 0, errTorn
+	}
+	size := binary.BigEndian.Uint32(b)
+	if size == 0 || size > maxMessage || uint64(len(b)-recordHeader) < uint64(size) {
+		return nil, 0, fmt.Errorf("%w: length %d", errCorrupt, size)
+	}
+	return b[recordHeader : recordHeader+int(size)], recordHeader + int(size), nil
+}
+
 // scanRecords counts the whole, valid records at the start of b and
 // returns how many bytes they take; err says why the rest (if any) is
 // unreadable.

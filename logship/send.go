@@ -24,6 +24,11 @@ const (
 	defaultFlush = 5 * time.Second
 	// logEvery spaces repeated warnings (drops, spool errors).
 	logEvery = 10 * time.Second
+	// linger and lingerBytes batch lines: after the first line of a quiet
+	// spell the sender waits up to linger for lingerBytes of them, so that
+	// under load one TLS record and one write carry many lines.
+	linger      = 20 * time.Millisecond
+	lingerBytes = 64 << 10
 )
 
 // errClosedByCollector reports a connection the collector closed.
@@ -71,7 +76,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		sent, rest, restLines, err := s.send(r.cn, recs, r.writeBy())
+		sent, rest, restLines, err := s.send(r.cn, recs, fromSpool, r.writeBy())
 		s.finish(recs, seg, fromSpool, rest, restLines)
 		if sent > 0 {
 			s.state.sent(s.opts.Now())
@@ -163,6 +168,7 @@ func (r *runner) idle() bool {
 	}
 	select {
 	case <-r.s.wake:
+		return r.linger()
 	case <-r.cn.dead:
 		r.lost(r.cn.err)
 	case <-r.stop:
@@ -170,6 +176,29 @@ func (r *runner) idle() bool {
 	case <-r.inDone:
 	case <-r.deadline:
 		return true
+	}
+	return false
+}
+
+// linger waits up to linger for lingerBytes of lines (not while
+// flushing). It reports whether Run should return.
+func (r *runner) linger() bool {
+	if r.flushing() {
+		return false
+	}
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	for r.s.queuedBytes() < lingerBytes {
+		select {
+		case <-r.s.wake:
+		case <-t.C:
+			return false
+		case <-r.cn.dead:
+			return false // the next round notices
+		case <-r.stop:
+			r.beginFlush()
+			return false
+		}
 	}
 	return false
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -145,14 +146,14 @@ func clientTLS(cfg *config.Logs, addr string) (*tls.Config, error) {
 	return tc, nil
 }
 
-// AccessHandler returns the slog handler for access lines: JSON as the
-// journald output writes it, into the queue. It is nil when [logs] has
-// access = false.
-func (s *Shipper) AccessHandler() slog.Handler {
+// AccessWriter returns the io.Writer for access lines: each Write is one
+// JSON line, as the journald output writes it (logging.NewTeeHandler
+// encodes a line once for both). It is nil when [logs] has access = false.
+func (s *Shipper) AccessWriter() io.Writer {
 	if !s.cfg.AccessEnabled() {
 		return nil
 	}
-	return slog.NewJSONHandler(lineWriter{s, Access}, nil)
+	return lineWriter{s, Access}
 }
 
 // EventHandler returns the slog handler for events at min_level and

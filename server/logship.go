@@ -35,23 +35,16 @@ func withLogShipping(cfg *config.Config, opts Options) (Options, *logship.Shippe
 
 // accessLogger is the access log: JSON lines to w (journald, a file, or
 // nil for none) and, with [logs] access = true, to the shipper.
+// Each line is encoded once for both.
 func accessLogger(w io.Writer, ship *logship.Shipper) *slog.Logger {
-	var hs []slog.Handler
-	if w != nil {
-		hs = append(hs, logging.NewHandler(w, nil))
-	}
+	var also io.Writer
 	if ship != nil {
-		if h := ship.AccessHandler(); h != nil {
-			hs = append(hs, h)
-		}
+		also = ship.AccessWriter()
 	}
-	switch len(hs) {
-	case 0:
+	if w == nil && also == nil {
 		return nil
-	case 1:
-		return slog.New(hs[0]).With("component", "access")
 	}
-	return slog.New(slog.NewMultiHandler(hs...)).With("component", "access")
+	return slog.New(logging.NewTeeHandler(w, also, nil)).With("component", "access")
 }
 
 // registerLogMetrics adds edge_log_shipped_total, edge_log_spooled_bytes
