@@ -117,6 +117,24 @@ func TestLogShipRsyslog(t *testing.T) {
 	if strings.Contains(e.Output(), "log collector unreachable") {
 		t.Errorf("edge reported the collector unreachable:\n%s", e.Output())
 	}
+	// SIGTERM: the lines logged while draining ("stopped" is the last) are
+	// flushed before exit, and the spool is left empty.
+	if code := e.Stop(); code != 0 {
+		t.Fatalf("edge exit %d after SIGTERM\n%s", code, e.Output())
+	}
+	if !eventually(10*time.Second, func() bool {
+		for _, m := range rs.Messages() {
+			if m.MsgID == "event" && m.JSON()["msg"] == "stopped" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("the last event before exit (\"stopped\") did not reach the collector")
+	}
+	if segs, _ := filepath.Glob(filepath.Join(e.State, "logspool", "*.seg")); len(segs) != 0 {
+		t.Errorf("spool not empty after a clean stop with the collector up: %v", segs)
+	}
 }
 
 // TestLogShipFilters: access = false and min_level = "warn" ship only
