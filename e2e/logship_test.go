@@ -238,7 +238,7 @@ func TestLogShipCollectorDownAndBack(t *testing.T) {
 		t.Fatalf("nothing spooled while the collector is down:\n%s", e.Output())
 	}
 	rs.Start()
-	wantPathsInOrder(t, rs.waitPaths("/seq/", 100, 40*time.Second), "/seq/", 0, 100)
+	wantPathsInOrder(t, rs.waitPaths("/seq/", 100, 60*time.Second), "/seq/", 0, 100)
 
 	rs.Stop() // mid-stream
 	if !e.WaitOutput("log collector unreachable", 10*time.Second) {
@@ -247,7 +247,7 @@ func TestLogShipCollectorDownAndBack(t *testing.T) {
 	hit(t, e, "/seq/", 100, 200)
 	rs.Start()
 	hit(t, e, "/seq/", 200, 250)
-	wantPathsInOrder(t, rs.waitPaths("/seq/", 250, 40*time.Second), "/seq/", 0, 250)
+	wantPathsInOrder(t, rs.waitPaths("/seq/", 250, 60*time.Second), "/seq/", 0, 250)
 
 	rs.Stop() // edge restarts with lines in the spool
 	hit(t, e, "/seq/", 250, 300)
@@ -263,7 +263,7 @@ func TestLogShipCollectorDownAndBack(t *testing.T) {
 		t.Fatalf("restart edge: %v\n%s", err, e.Output())
 	}
 	hit(t, e, "/seq/", 300, 310)
-	wantPathsInOrder(t, rs.waitPaths("/seq/", 310, 40*time.Second), "/seq/", 0, 310)
+	wantPathsInOrder(t, rs.waitPaths("/seq/", 310, 60*time.Second), "/seq/", 0, 310)
 	if n := logCounter(t, e, "edge_log_dropped_total"); n != 0 {
 		t.Errorf("edge_log_dropped_total = %v, want 0", n)
 	}
@@ -292,10 +292,20 @@ func TestLogShipSpoolCap(t *testing.T) {
 		t.Errorf("spool holds %v bytes, cap 1MiB", b)
 	}
 	rs.Start()
-	kept := n - int(dropped)
-	got := rs.waitPaths("/cap/", kept, 40*time.Second)
-	// The oldest were dropped: what arrives is the newest, in order.
-	wantPathsInOrder(t, got, "/cap/", n-kept, n)
+	// Reconnecting may take the backoff (up to 30 s); once the newest line
+	// is there nothing more can be dropped, so the counter is final.
+	last := fmt.Sprintf("/cap/%06d", n-1)
+	var got []string
+	if !eventually(60*time.Second, func() bool {
+		got = rs.accessPaths("/cap/")
+		return len(got) > 0 && got[len(got)-1] == last
+	}) {
+		t.Fatalf("the newest line %s did not arrive (got %d lines)", last, len(got))
+	}
+	dropped = logCounter(t, e, "edge_log_dropped_total")
+	// The oldest were dropped: what arrives is the newest, in order, and
+	// kept + dropped is everything.
+	wantPathsInOrder(t, got, "/cap/", int(dropped), n)
 }
 
 // TestLogShipCollectorRestartedMidStream: requests keep coming while the

@@ -29,6 +29,13 @@ func (s *Shipper) take() (recs []byte, seg segment, fromSpool bool, lines int) {
 	return recs, segment{}, false, lines
 }
 
+// spill moves the queue to the spool.
+func (s *Shipper) spill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spillLocked()
+}
+
 // queuedBytes is the size of the in-memory queue.
 func (s *Shipper) queuedBytes() int {
 	s.mu.Lock()

@@ -22,6 +22,9 @@ const (
 	settle = 200 * time.Millisecond
 	// defaultFlush bounds the flush at shutdown without FlushTimeout.
 	defaultFlush = 5 * time.Second
+	// spillEvery is how often the queue moves to the spool while the
+	// collector is away (between connection attempts).
+	spillEvery = time.Second
 	// logEvery spaces repeated warnings (drops, spool errors).
 	logEvery = 10 * time.Second
 	// linger and lingerBytes batch lines: after the first line of a quiet
@@ -143,21 +146,27 @@ func (r *runner) connect() bool {
 		return false
 	}
 	s.markDown(err)
-	s.mu.Lock()
-	s.spillLocked() // while the collector is away, lines wait on disk
-	s.mu.Unlock()
+	s.spill() // while the collector is away, lines wait on disk
 	if r.flushing() {
 		return true
 	}
 	t := time.NewTimer(r.backoff)
 	defer t.Stop()
+	tick := time.NewTicker(spillEvery)
+	defer tick.Stop()
 	r.backoff = min(r.backoff*2, maxBackoff)
-	select {
-	case <-t.C:
-	case <-r.stop:
-		r.beginFlush()
+	for {
+		select {
+		case <-t.C:
+			return false
+		case <-tick.C:
+			s.spill()
+			s.logTrouble()
+		case <-r.stop:
+			r.beginFlush()
+			return false
+		}
 	}
-	return false
 }
 
 // idle waits for lines, a closed connection or the end. It reports
