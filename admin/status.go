@@ -51,6 +51,8 @@ type Status struct {
 	// Limits are the [[limit]] rules' counters, the bans in force and the
 	// clients rejected most.
 	Limits status.Limits `json:"limits"`
+	// Logs is the log shipping sink; absent without [logs].
+	Logs *LogSink `json:"logs,omitempty"`
 }
 
 // Problem is one reason the state is not green.

@@ -50,6 +50,7 @@ func commands() []command {
 		{"rollback", "point the site back at the previous release", rollbackCmd},
 		{"audit", "check the host's security settings", auditCmd},
 		{"preflight", "check DNS, ports, CAA, ACME, upstreams, pg_dump, backups, alerts before going live", preflightCmd},
+		{"logs", "filter edge's JSON log lines (journald, or a FILE): -status 5xx -route P -since 1h ...", logsCmd},
 		{"notify", "send a message through the configured alert channels", notifyCmd},
 		{"version", "print the version", versionCmd},
 	}

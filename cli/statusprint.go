@@ -75,6 +75,7 @@ func printStatus(out io.Writer, st admin.Status, p palette) {
 	printCertificates(line, st, p)
 	printRoutes(out, line, st, p)
 	printBackup(line, st.Backup, st.GeneratedAt, p)
+	printLogSink(line, st.Logs, st.GeneratedAt, p)
 	printChecks(line, st.Checks, p)
 	printAlerts(line, st.Alerts, st.GeneratedAt, p)
 	if st.LastError != "" {

@@ -31,6 +31,9 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Limits are request rate, in-flight and ban rules (config/limits.go).
 	Limits []Limit `toml:"limit"`
+	// Logs ships edge's log lines to a central collector; nil when the
+	// table is absent (config/logs.go).
+	Logs *Logs `toml:"logs"`
 
 	// File is the path the configuration was read from; "" for built-in defaults.
 	File string `toml:"-"`

@@ -181,6 +181,12 @@ func TestSpecExample(t *testing.T) {
 		{"alerts.webhook.url", cfg.Alerts.Webhook.URL.Reveal(), webhookURL},
 		{"alerts.webhook.topic (default)", cfg.Alerts.Webhook.Topic, ""},
 		{"alerts.webhook.timeout (default)", cfg.Alerts.Webhook.Timeout.Duration, 10 * time.Second},
+
+		{"logs.remote", cfg.Logs.Remote, "tls://logs.example.com:6514"},
+		{"logs.access", cfg.Logs.AccessEnabled(), true},
+		{"logs.min_level", cfg.Logs.MinLevel, "info"},
+		{"logs.spool", cfg.Logs.Spool.Bytes, int64(64e6)},
+		{"logs.alert_after", cfg.Logs.AlertAfter.Duration, 15 * time.Minute},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {

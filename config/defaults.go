@@ -101,6 +101,9 @@ func (c *Config) applyDefaults() {
 	}
 	c.Alerts.applyDefaults()
 	c.applyLimitDefaults()
+	if c.Logs != nil {
+		c.Logs.applyDefaults()
+	}
 }
 
 // applyDefaults fills the check's unset keys; key is its path in the file

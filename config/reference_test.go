@@ -43,6 +43,7 @@ func generateReference(t *testing.T) []byte {
 	t.Helper()
 	comments := fieldComments(t, "config.go")
 	maps.Copy(comments, fieldComments(t, "limits.go"))
+	maps.Copy(comments, fieldComments(t, "logs.go"))
 	var b bytes.Buffer
 	b.WriteString("# Configuration reference (generated)\n\n")
 	b.WriteString("Generated from the structs and doc comments of `config/config.go` by\n")

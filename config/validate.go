@@ -59,6 +59,7 @@ func (c *Config) Validate() error {
 	v.checks()
 	v.alerts()
 	v.limits()
+	v.logs()
 	return v.errs.orNil()
 }
 

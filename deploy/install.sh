@@ -2,6 +2,8 @@
 # Install edge on a Debian/Ubuntu host, idempotently.
 #
 #   sudo deploy/install.sh [--dry-run] [--binary PATH] [--destdir DIR]
+#        [--journal-upload URL [--journal-upload-ca FILE]
+#         [--journal-upload-cert FILE --journal-upload-key FILE]]
 #
 # Creates the edge user and group, installs the binary and the systemd
 # units, writes /etc/edge/edge.toml from the example when absent, sets
@@ -9,6 +11,9 @@
 # reloads systemd and enables the sockets. --dry-run prints the plan and
 # changes nothing. --destdir installs into a staging root (packaging and
 # tests): users are not created and systemctl is not called there.
+# --journal-upload URL also installs systemd-journal-upload (Debian's
+# systemd-journal-remote package) and points it at URL, a
+# systemd-journal-remote receiver, to forward the whole host journal.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,13 +21,22 @@ dry=0
 destdir=""
 binary=""
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+journal_url=""
+journal_ca=""
+journal_cert=""
+journal_key=""
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry=1 ;;
     --destdir) destdir=${2:?--destdir needs a directory}; shift ;;
     --binary) binary=${2:?--binary needs a path}; shift ;;
+    --journal-upload) journal_url=${2:?--journal-upload needs the receiver URL}; shift ;;
+    --journal-upload-ca) journal_ca=${2:?--journal-upload-ca needs a PEM file}; shift ;;
+    --journal-upload-cert) journal_cert=${2:?--journal-upload-cert needs a PEM file}; shift ;;
+    --journal-upload-key) journal_key=${2:?--journal-upload-key needs a PEM file}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -37,6 +51,18 @@ fi
 if [ -z "$binary" ] && [ "$dry" = 0 ]; then
   echo "install.sh: no edge binary found (fix: go build -o edge ./cmd/edge, or pass --binary PATH)" >&2
   exit 1
+fi
+
+case "$journal_url" in
+  ""|https://*) ;;
+  http://127.*|http://localhost*|http://\[::1\]*) ;;
+  *) echo "install.sh: --journal-upload $journal_url: use https:// (the journal leaves the host; http:// only to a loopback receiver)" >&2; exit 2 ;;
+esac
+if [ -z "$journal_url" ] && [ -n "$journal_ca$journal_cert$journal_key" ]; then
+  echo "install.sh: --journal-upload-ca/-cert/-key need --journal-upload URL" >&2; exit 2
+fi
+if { [ -n "$journal_cert" ] && [ -z "$journal_key" ]; } || { [ -z "$journal_cert" ] && [ -n "$journal_key" ]; }; then
+  echo "install.sh: --journal-upload-cert and --journal-upload-key go together" >&2; exit 2
 fi
 
 root=${destdir%/}
@@ -122,11 +148,45 @@ owner root:edge /var/www/gitcourse/.env
 ensure_dir /etc/logrotate.d 0755 root:root
 install_file "$here/logrotate/edge" /etc/logrotate.d/edge 0644
 
+# install_journal_upload: the uploader's config and drop-in, and its TLS
+# files readable by the service's dynamic user (group systemd-journal).
+install_journal_upload() {
+  if [ "$staging" = 0 ]; then
+    if dpkg -s systemd-journal-remote >/dev/null 2>&1; then
+      echo "ok: systemd-journal-remote is installed"
+    else
+      run apt-get install -y systemd-journal-remote
+    fi
+  fi
+  ensure_dir /etc/systemd/journal-upload.conf.d 0755 root:root
+  if [ "$dry" = 1 ]; then
+    echo "would write: /etc/systemd/journal-upload.conf.d/edge.conf with URL=$journal_url"
+  else
+    sed "s|@URL@|$journal_url|" "$here/journal-upload/journal-upload.conf" >"$root/etc/systemd/journal-upload.conf.d/edge.conf"
+    chmod 0644 "$root/etc/systemd/journal-upload.conf.d/edge.conf"
+  fi
+  ensure_dir /etc/systemd/system/systemd-journal-upload.service.d 0755 root:root
+  install_file "$here/journal-upload/systemd-journal-upload.service.d/edge.conf" \
+    /etc/systemd/system/systemd-journal-upload.service.d/edge.conf 0644
+  ensure_dir /etc/systemd/journal-upload-tls 0750 root:systemd-journal
+  for pair in "ca.pem:$journal_ca" "cert.pem:$journal_cert" "key.pem:$journal_key"; do
+    src=${pair#*:}
+    [ -n "$src" ] || continue
+    install_file "$src" "/etc/systemd/journal-upload-tls/${pair%%:*}" 0640
+    owner root:systemd-journal "$root/etc/systemd/journal-upload-tls/${pair%%:*}"
+  done
+}
+if [ -n "$journal_url" ]; then install_journal_upload; fi
+
 if [ "$staging" = 1 ]; then
   echo "skip: systemctl (staging root)"
 else
   run systemctl daemon-reload
   run systemctl enable edge-http.socket edge-https.socket edge.service
+  if [ -n "$journal_url" ]; then
+    run systemctl enable systemd-journal-upload.service
+    run systemctl restart systemd-journal-upload.service
+  fi
   # The API's socket outlives its restarts (docs/zero-downtime-deploys.md).
   run systemctl enable gitcourse-api.socket gitcourse-api.service
   echo "next: run edge hash-password and write its output to /var/www/gitcourse/.env as EDGE_ADMIN_BCRYPT='HASH'"

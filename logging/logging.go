@@ -25,7 +25,19 @@ func NewHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	if !toJournal(w) {
 		return slog.NewJSONHandler(w, opts)
 	}
-	h := &prefixHandler{out: w, mu: &sync.Mutex{}, buf: &bytes.Buffer{}}
+	h := &prefixHandler{out: w, journal: true, mu: &sync.Mutex{}, buf: &bytes.Buffer{}}
+	h.inner = slog.NewJSONHandler(h.buf, opts)
+	return h
+}
+
+// NewTeeHandler is NewHandler that also writes every line, encoded once
+// and without the journald prefix, to also (the log shipper). w may be
+// nil: then lines go to also only.
+func NewTeeHandler(w, also io.Writer, opts *slog.HandlerOptions) slog.Handler {
+	if also == nil {
+		return NewHandler(w, opts)
+	}
+	h := &prefixHandler{out: w, also: also, journal: w != nil && toJournal(w), mu: &sync.Mutex{}, buf: &bytes.Buffer{}}
 	h.inner = slog.NewJSONHandler(h.buf, opts)
 	return h
 }
@@ -45,12 +57,15 @@ func toJournal(w io.Writer) bool {
 }
 
 // prefixHandler renders with a JSON handler into a buffer and writes the
-// line with its "<N>" priority, one record at a time.
+// line (with its "<N>" priority for journald) to out and also, one record
+// at a time.
 type prefixHandler struct {
-	out   io.Writer
-	mu    *sync.Mutex
-	buf   *bytes.Buffer
-	inner slog.Handler
+	out     io.Writer // nil: none
+	also    io.Writer // nil: none
+	journal bool
+	mu      *sync.Mutex
+	buf     *bytes.Buffer
+	inner   slog.Handler
 }
 
 func (h *prefixHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -64,16 +79,26 @@ func (h *prefixHandler) Handle(ctx context.Context, r slog.Record) error {
 	if err := h.inner.Handle(ctx, r); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(h.out, "<%d>%s", Priority(r.Level), h.buf.Bytes())
+	if h.also != nil {
+		_, _ = h.also.Write(h.buf.Bytes())
+	}
+	var err error
+	switch {
+	case h.out == nil:
+	case h.journal:
+		_, err = fmt.Fprintf(h.out, "<%d>%s", Priority(r.Level), h.buf.Bytes())
+	default:
+		_, err = h.out.Write(h.buf.Bytes())
+	}
 	return err
 }
 
 func (h *prefixHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &prefixHandler{out: h.out, mu: h.mu, buf: h.buf, inner: h.inner.WithAttrs(as)}
+	return &prefixHandler{out: h.out, also: h.also, journal: h.journal, mu: h.mu, buf: h.buf, inner: h.inner.WithAttrs(as)}
 }
 
 func (h *prefixHandler) WithGroup(name string) slog.Handler {
-	return &prefixHandler{out: h.out, mu: h.mu, buf: h.buf, inner: h.inner.WithGroup(name)}
+	return &prefixHandler{out: h.out, also: h.also, journal: h.journal, mu: h.mu, buf: h.buf, inner: h.inner.WithGroup(name)}
 }
 
 // Priority maps a slog level to a syslog priority: error 3, warning 4,

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/gitcourse/edge/logship"
 	"github.com/gitcourse/edge/metrics"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
@@ -23,16 +24,22 @@ type observer struct {
 	// drains are the upstreams out of rotation (edge upstream drain),
 	// kept across reloads like the counters.
 	drains *proxy.Drains
+	ship   *logship.Shipper // the access log's second output; nil without [logs]
 }
 
 // newObserver builds the metrics; their gauges read s's registry, made
 // current first, at every scrape.
 func newObserver(s *Server) *observer {
-	return &observer{
+	o := &observer{
 		metrics: metrics.New(metrics.Options{Version: s.opts.Version, State: s.observedSnapshot}),
 		kick:    make(chan struct{}, 1),
 		drains:  &proxy.Drains{},
+		ship:    s.ship,
 	}
+	if s.ship != nil {
+		registerLogMetrics(o.metrics.Registry(), s.ship)
+	}
+	return o
 }
 
 // observe is the access log's Observer: every finished request.

@@ -24,6 +24,7 @@ import (
 	"github.com/gitcourse/edge/backupjob"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
+	"github.com/gitcourse/edge/logship"
 	"github.com/gitcourse/edge/status"
 	"github.com/gitcourse/edge/sysd"
 	"github.com/gitcourse/edge/tlsmgr"
@@ -78,6 +79,7 @@ type Server struct {
 	registry        *status.Registry
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
+	ship            *logship.Shipper               // nil without [logs] (server/logship.go)
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -89,7 +91,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
-	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New()}
+	opts, ship, err := withLogShipping(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New(), ship: ship}
 	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
 	if cfg.Backup != nil {
@@ -298,6 +304,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.backup != nil {
 		g.Go(func() error { return s.backup.Run(gctx) })
 	}
+	s.runLogShipping(gctx, g.Go)
 	g.Go(func() error {
 		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
 	})
@@ -314,6 +321,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return s.shutdown(d)
 	})
 	err := g.Wait()
+	s.closeLogShipping()
 	s.site.Load().close()
 	if m := s.tls.Load(); m != nil {
 		m.Stop()
@@ -409,6 +417,7 @@ func (s *Server) shutdown(d *drainer) error {
 	wg.Wait()
 	_ = s.control.Shutdown(ctx)
 	s.log.Info("stopped")
+	s.logInputDone()
 	return nil
 }
 

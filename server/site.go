@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/gitcourse/edge/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -86,10 +85,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 		return nil, err
 	}
 	s.logSink = closer
-	var reqLog *slog.Logger
-	if w != nil {
-		reqLog = logging.New(w).With("component", "access")
-	}
+	reqLog := accessLogger(w, obs.ship)
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
 	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
 	s.main = Chain(router(routes, st), append(common, hs.check, s.limits.Middleware, minBodyRate)...)

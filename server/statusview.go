@@ -39,6 +39,7 @@ func (s *Server) Status() admin.Status {
 		Checks:       checksView(cfg, snap.Checks, s.Health()),
 		Alerts:       alertsView(cfg.Alerts, snap.Alerts),
 		Limits:       snap.Limits,
+		Logs:         s.logSinkView(),
 	}
 	st.Assess(now)
 	return st
