@@ -75,6 +75,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.AdminSocket, "/run/edge/admin.sock")
 	setDefault(&s.AccessLog, "stdout")
 	setDuration(&s.ShutdownTimeout, 10*time.Second)
+	s.applyHTTP3Default()
 
 	if c.Site.Immutable == nil && !c.pos.has("site.immutable") {
 		c.Site.Immutable = []string{"/assets/"}
