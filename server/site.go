@@ -83,7 +83,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 		reqLog = logging.New(w).With("component", "access")
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe), tooEarly(cfg.Server.HTTP30RTT)}
 	s.main = Chain(router(routes, st), append(common, hs.check)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {
