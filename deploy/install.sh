@@ -90,7 +90,7 @@ else
   echo "would install: the edge binary to /usr/local/bin/edge (none given)"
 fi
 ensure_dir /etc/systemd/system 0755 root:root
-for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.service; do
+for unit in edge-http.socket edge-https.socket edge-h3.socket edge.service gitcourse-api.service; do
   install_file "$here/systemd/$unit" "/etc/systemd/system/$unit" 0644
 done
 ensure_dir /etc/edge 0750 root:edge
@@ -117,6 +117,8 @@ else
   install_file "$here/env.example" /var/www/gitcourse/.env 0640
 fi
 owner root:edge /var/www/gitcourse/.env
+ensure_dir /etc/sysctl.d 0755 root:root
+install_file "$here/sysctl/60-edge.conf" /etc/sysctl.d/60-edge.conf 0644
 ensure_dir /etc/logrotate.d 0755 root:root
 install_file "$here/logrotate/edge" /etc/logrotate.d/edge 0644
 
@@ -124,7 +126,8 @@ if [ "$staging" = 1 ]; then
   echo "skip: systemctl (staging root)"
 else
   run systemctl daemon-reload
-  run systemctl enable edge-http.socket edge-https.socket edge.service
-  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, then: systemctl start edge-http.socket edge-https.socket edge.service"
+  run sysctl -p /etc/sysctl.d/60-edge.conf
+  run systemctl enable edge-http.socket edge-https.socket edge-h3.socket edge.service
+  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, then: systemctl start edge-http.socket edge-https.socket edge-h3.socket edge.service"
 fi
 echo "done${root:+ (in $root)}"
