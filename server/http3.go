@@ -88,6 +88,19 @@ func (s *Server) listenH3(cfg *config.Config, passed map[string]net.PacketConn) 
 	return nil
 }
 
+// warnH3Change logs what a reload cannot apply to HTTP/3: the UDP
+// listener is bound at start, and so is the QUIC layer's acceptance of
+// early data. Turning http3_0rtt off does apply at once: tooEarly then
+// answers every early request 425.
+func (s *Server) warnH3Change(old, cur config.Server) {
+	if old.HTTP3Enabled() != cur.HTTP3Enabled() {
+		s.log.Warn("server.http3 changed; the UDP listener follows at the next restart")
+	}
+	if !old.HTTP30RTT && cur.HTTP30RTT {
+		s.log.Warn("server.http3_0rtt turned on; early data is accepted from the next restart")
+	}
+}
+
 // closeH3 closes the UDP socket when Run never served it.
 func (s *Server) closeH3() {
 	if s.h3 != nil {

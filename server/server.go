@@ -472,6 +472,7 @@ func (s *Server) checkListeners(cfg *config.Config) error {
 		return errors.New("server.https was turned on or off: restart edge to apply")
 	}
 	old := s.site.Load().cfg.Server
+	s.warnH3Change(old, cfg.Server)
 	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
 		s.log.Warn("listen addresses changed; they apply at the next restart")
 	}
