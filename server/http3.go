@@ -31,13 +31,12 @@ const altSvcMaxAge = 86400
 // through dispatch to the current site, and certificates come from the
 // current tlsmgr.Manager.
 type h3Listener struct {
-	pc        *net.UDPConn
-	activated bool
-	zeroRTT   bool     // early data accepted by QUIC; fixed at start
-	altSvc    []string // the Alt-Svc value, `h3=":PORT"; ma=86400`
-	up        atomic.Bool
-	active    atomic.Int64 // requests in handlers
-	srv       *http3.Server
+	pc      *net.UDPConn
+	zeroRTT bool     // early data accepted by QUIC; fixed at start
+	altSvc  []string // the Alt-Svc value, `h3=":PORT"; ma=86400`
+	up      atomic.Bool
+	active  atomic.Int64 // requests in handlers
+	srv     *http3.Server
 }
 
 // h3Settle is how long the drain waits with no request in a handler
@@ -62,7 +61,7 @@ func (s *Server) listenH3(cfg *config.Config, passed map[string]net.PacketConn) 
 	}
 	h := &h3Listener{zeroRTT: cfg.Server.HTTP30RTT}
 	if pc != nil {
-		h.pc, h.activated = pc.(*net.UDPConn), true
+		h.pc = pc.(*net.UDPConn)
 		s.activated[sysd.DatagramName] = true
 		s.log.Info("using socket from systemd", "name", sysd.DatagramName, "addr", pc.LocalAddr().String())
 	} else {
