@@ -277,8 +277,9 @@ func (s *Server) Run(ctx context.Context) error {
 		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return s.tls.Load().GetCertificate(h)
 		}
+		// HTTP/3 gets its own copy: ServeTLS adds to the TLS config's NextProtos.
+		s.serveH3(g, d, tlsCfg.Clone(), s.frontDoor(s.dispatch(false), byProto))
 		serve(s.newHTTPServer(s.frontDoor(s.dispatch(false), byProto), tlsCfg, d.tracker), s.httpsLn, true)
-		s.serveH3(g, d, tlsCfg, s.frontDoor(s.dispatch(false), byProto))
 	}
 	if s.httpLn != nil {
 		serve(s.newHTTPServer(s.frontDoor(s.dispatch(httpsOn && !s.opts.PlainHTTP), byProto), nil, d.tracker), s.httpLn, false)
