@@ -1,7 +1,8 @@
 // Package audit checks a host running edge for the usual mistakes:
 // services running as root, secrets readable by others, ports open that
 // should not be, no firewall, password or root SSH logins, no automatic
-// security updates, and an unhardened systemd unit.
+// security updates, an unhardened systemd unit, and UDP buffer limits too
+// low for HTTP/3.
 //
 // It only reads: files under Options.Root (normally "/": /proc, /etc,
 // the unit files, the config and the directories it names) and, on the
@@ -49,7 +50,7 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 // Finding is the result of one check.
 type Finding struct {
 	// Check names the area: process, files, ports, firewall, sshd,
-	// upgrades, unit.
+	// upgrades, unit, kernel.
 	Check string `json:"check"`
 	// Severity is how bad it is; OK when the check passed.
 	Severity Severity `json:"severity"`
@@ -130,6 +131,7 @@ func Run(ctx context.Context, opts Options) *Report {
 		func() []Finding { return h.checkSSHD(ctx) },
 		func() []Finding { return h.checkUpgrades() },
 		func() []Finding { return h.checkUnits(unit) },
+		func() []Finding { return h.checkKernel() },
 	} {
 		r.Findings = append(r.Findings, check()...)
 	}

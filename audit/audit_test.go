@@ -121,6 +121,7 @@ func TestHardenedHost(t *testing.T) {
 		"ufw (/etc/ufw) is active", "key-only logins, no root login (/etc/ssh/sshd_config)",
 		"env file (secrets) /var/www/gitcourse/.env is 0640 root:edge", "edge.service runs as User=edge",
 		"gitcourse-api.service runs as User=gitcourse",
+		"lets in 22 (rate-limited), 80, 443 and UDP 443", "UDP buffer limits allow",
 	} {
 		if !hasFinding(rep, OK, want) {
 			t.Errorf("no ok finding containing %q", want)
@@ -166,6 +167,7 @@ func TestWeakHost(t *testing.T) {
 		{Medium, "unit", `ProtectSystem is "full"`},
 		{Low, "unit", "edge.service lacks ProtectHome=true, PrivateDevices=true"},
 		{Info, "unit", "WatchdogSec"},
+		{Low, "kernel", "UDP buffer limits too low for HTTP/3 (net.core.rmem_max=212992, net.core.wmem_max=212992"},
 	}
 	if os.Geteuid() == 0 {
 		want = append(want, struct {

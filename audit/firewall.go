@@ -15,18 +15,19 @@ type firewall struct {
 	active      bool
 	defaultDrop bool
 	open        map[int]bool // TCP ports accepted from anywhere
+	openUDP     map[int]bool // UDP ports accepted from anywhere (443: HTTP/3)
 	limited     map[int]bool // ports with a rate limit
 	allOpen     string       // non-empty: a rule accepting every port (its text)
 }
 
 func newFirewall(tool string) *firewall {
-	return &firewall{tool: tool, open: map[int]bool{}, limited: map[int]bool{}}
+	return &firewall{tool: tool, open: map[int]bool{}, openUDP: map[int]bool{}, limited: map[int]bool{}}
 }
 
 const firewallFix = "apply deploy/firewall/: sudo deploy/firewall/ufw.sh, or sudo nft -f deploy/firewall/edge.nft (and enable nftables.service)"
 
 // checkFirewall wants an active firewall that drops by default and lets
-// in 22 (rate-limited), 80 and 443 only.
+// in 22 (rate-limited), 80 and 443 only, and UDP 443 for HTTP/3.
 func (h *host) checkFirewall(ctx context.Context) []Finding {
 	fw, note := h.readFirewall(ctx)
 	if fw == nil {
@@ -107,6 +108,10 @@ func judgeFirewall(fw *firewall) []Finding {
 			out = append(out, finding("firewall", Medium, fmt.Sprintf("sudo ufw allow %d/tcp", p.port), "%s does not let in port %d: %s", fw.tool, p.port, p.why))
 		}
 	}
+	if !fw.openUDP[443] {
+		out = append(out, finding("firewall", Low, "sudo ufw allow 443/udp (or see deploy/firewall/edge.nft)",
+			"%s does not let in UDP port 443: HTTP/3 is unreachable (browsers fall back to HTTP/2)", fw.tool))
+	}
 	switch {
 	case !fw.open[22]:
 		out = append(out, finding("firewall", Low, "make sure SSH reaches this host another way before you log out", "%s does not let in port 22 (SSH)", fw.tool))
@@ -114,7 +119,7 @@ func judgeFirewall(fw *firewall) []Finding {
 		out = append(out, finding("firewall", Low, "sudo ufw limit 22/tcp (or see deploy/firewall/edge.nft)", "%s does not rate-limit SSH (port 22)", fw.tool))
 	}
 	if len(out) == 0 {
-		out = append(out, pass("firewall", "%s is active: drops by default, lets in 22 (rate-limited), 80, 443", fw.tool))
+		out = append(out, pass("firewall", "%s is active: drops by default, lets in 22 (rate-limited), 80, 443 and UDP 443", fw.tool))
 	}
 	return out
 }

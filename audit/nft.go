@@ -78,6 +78,11 @@ func nftStatement(fw *firewall, ch *nftChain, stmt string) {
 	}
 	verdict := f[len(f)-1]
 	ports := nftPorts(stmt)
+	if verdict == "accept" && !strings.Contains(stmt, "saddr") {
+		for _, p := range nftUDPPorts(stmt) {
+			fw.openUDP[p] = true
+		}
+	}
 	limited := strings.Contains(stmt, "limit rate") || slices.Contains(f, "meter") || strings.Contains(stmt, "ct count")
 	for _, p := range ports {
 		if verdict == "accept" && !strings.Contains(stmt, "saddr") {
@@ -107,6 +112,18 @@ var nftDport = regexp.MustCompile(`\b(?:tcp|th) dport (\{[^}]*\}|\S+)`)
 // nftPorts returns the TCP destination ports a rule matches.
 func nftPorts(stmt string) []int {
 	m := nftDport.FindStringSubmatch(stmt)
+	if m == nil {
+		return nil
+	}
+	return parsePorts(strings.ReplaceAll(strings.Trim(m[1], "{}"), " ", ""))
+}
+
+// nftUDPDport finds "udp dport 443" or "th dport { 80, 443 }".
+var nftUDPDport = regexp.MustCompile(`\b(?:udp|th) dport (\{[^}]*\}|\S+)`)
+
+// nftUDPPorts returns the UDP destination ports a rule matches.
+func nftUDPPorts(stmt string) []int {
+	m := nftUDPDport.FindStringSubmatch(stmt)
 	if m == nil {
 		return nil
 	}

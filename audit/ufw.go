@@ -45,6 +45,11 @@ func ufwStatusRule(fw *firewall, line string) {
 		return
 	}
 	spec, proto, _ := strings.Cut(to, "/")
+	if proto == "" || proto == "udp" {
+		for _, p := range parsePorts(spec) {
+			fw.openUDP[p] = true
+		}
+	}
 	if proto != "" && proto != "tcp" {
 		return
 	}
@@ -98,6 +103,11 @@ func ufwTuple(fw *firewall, t []string) {
 		return
 	}
 	action, proto, dport := t[0], t[1], t[2]
+	if (action == "allow" || action == "limit") && (proto == "udp" || proto == "any") && dport != "any" {
+		for _, p := range parsePorts(dport) {
+			fw.openUDP[p] = true
+		}
+	}
 	if action != "allow" && action != "limit" || proto != "tcp" && proto != "any" {
 		return
 	}

@@ -196,7 +196,8 @@ write_edge_config() { # write_edge_config KEY
 	mkdir -p "$TMP/$k-state"
 	if [[ $k == *-tls ]]; then
 		listen="http = \"127.0.0.1:${PORT[$k-http]}\"   # redirects to HTTPS; not measured
-https = \"127.0.0.1:${PORT[$k]}\""
+https = \"127.0.0.1:${PORT[$k]}\"
+http3 = false         # h1 and h2 only, like the Caddy instance (HTTP/3: bench/h3.sh)"
 		tls="
 [tls]
 certificates = [{ cert = \"$CERT\", key = \"$KEY\" }]"

@@ -70,7 +70,7 @@ func printStatus(out io.Writer, st admin.Status, p palette) {
 	for _, pr := range st.Problems {
 		fmt.Fprintf(out, "  %s %s\n", p.level(pr.Level, "! "+pr.Component+":"), pr.Message)
 	}
-	line("listening", "http %s  https %s", orDash(st.Listeners["http"]), orDash(st.Listeners["https"]))
+	line("listening", "http %s  https %s  h3 %s", orDash(st.Listeners["http"]), orDash(st.Listeners["https"]), orDash(st.Listeners["h3"]))
 	line("domains", "%s", strings.Join(st.Domains, ", "))
 	printCertificates(line, st, p)
 	printRoutes(out, line, st, p)

@@ -81,6 +81,15 @@ type Server struct {
 	// one /64); connections from trusted_proxies are not counted.
 	// 0: no cap. Default: 256.
 	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// HTTP3 also serves HTTP/3 (QUIC) on UDP at the HTTPS port (the socket
+	// systemd passes as "h3", else bound by edge) and advertises it with
+	// Alt-Svc on HTTPS responses. Needs https. Default: true.
+	HTTP3 *bool `toml:"http3"`
+	// HTTP30RTT accepts TLS early data (0-RTT) on HTTP/3 resumptions: one
+	// round trip less, but early data can be replayed, so only GET, HEAD and
+	// OPTIONS are served from it and other methods get 425 Too Early.
+	// Default: false.
+	HTTP30RTT bool `toml:"http3_0rtt"`
 }
 
 // Site describes the static frontend and the names it is served under.

@@ -77,6 +77,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&s.AdminSocket, "/run/edge/admin.sock")
 	setDefault(&s.AccessLog, "stdout")
 	setDuration(&s.ShutdownTimeout, 10*time.Second)
+	s.applyHTTP3Default()
 
 	if c.Site.SPA == nil {
 		c.Site.SPA = boolPtr(true)

@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 		v.errs.File = "(built-in defaults)"
 	}
 	v.server()
+	v.http3()
 	v.site()
 	v.routes()
 	v.tls()

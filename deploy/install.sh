@@ -117,7 +117,7 @@ else
 fi
 install_file "$here/api-restart.sh" /usr/local/bin/gitcourse-api-restart 0755
 ensure_dir /etc/systemd/system 0755 root:root
-for unit in edge-http.socket edge-https.socket edge.service gitcourse-api.socket gitcourse-api.service \
+for unit in edge-http.socket edge-https.socket edge-h3.socket edge.service gitcourse-api.socket gitcourse-api.service \
   gitcourse-api@.socket gitcourse-api@.service; do
   install_file "$here/systemd/$unit" "/etc/systemd/system/$unit" 0644
 done
@@ -145,6 +145,8 @@ else
   install_file "$here/env.example" /var/www/gitcourse/.env 0640
 fi
 owner root:edge /var/www/gitcourse/.env
+ensure_dir /etc/sysctl.d 0755 root:root
+install_file "$here/sysctl/60-edge.conf" /etc/sysctl.d/60-edge.conf 0644
 ensure_dir /etc/logrotate.d 0755 root:root
 install_file "$here/logrotate/edge" /etc/logrotate.d/edge 0644
 
@@ -182,7 +184,8 @@ if [ "$staging" = 1 ]; then
   echo "skip: systemctl (staging root)"
 else
   run systemctl daemon-reload
-  run systemctl enable edge-http.socket edge-https.socket edge.service
+  run sysctl -p /etc/sysctl.d/60-edge.conf
+  run systemctl enable edge-http.socket edge-https.socket edge-h3.socket edge.service
   if [ -n "$journal_url" ]; then
     run systemctl enable systemd-journal-upload.service
     run systemctl restart systemd-journal-upload.service
@@ -190,7 +193,7 @@ else
   # The API's socket outlives its restarts (docs/zero-downtime-deploys.md).
   run systemctl enable gitcourse-api.socket gitcourse-api.service
   echo "next: run edge hash-password and write its output to /var/www/gitcourse/.env as EDGE_ADMIN_BCRYPT='HASH'"
-  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, check with edge validate -print, then: systemctl start edge-http.socket edge-https.socket edge.service"
+  echo "next: edit /etc/edge/edge.toml and /var/www/gitcourse/.env, check with edge validate -print, then: systemctl start edge-http.socket edge-https.socket edge-h3.socket edge.service"
   echo "next: systemctl start gitcourse-api.socket gitcourse-api.service (an API already running on 127.0.0.1:8000 without the socket: systemctl stop gitcourse-api.service first)"
 fi
 echo "done${root:+ (in $root)}"

@@ -18,7 +18,7 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-var units = []string{"edge-http.socket", "edge-https.socket", "edge.service", "gitcourse-api.socket", "gitcourse-api.service"}
+var units = []string{"edge-http.socket", "edge-https.socket", "edge-h3.socket", "edge.service", "gitcourse-api.socket", "gitcourse-api.service"}
 
 // templates are the shipped template units, staged as their instance
 // for port 8001 (verify needs an instance name).
@@ -99,6 +99,7 @@ func TestUnitsContract(t *testing.T) {
 	for name, want := range map[string][]string{
 		"edge-http.socket":  {"ListenStream=80", "FileDescriptorName=http", "Service=edge.service"},
 		"edge-https.socket": {"ListenStream=443", "FileDescriptorName=https", "Service=edge.service"},
+		"edge-h3.socket":    {"ListenDatagram=443", "FileDescriptorName=h3", "Service=edge.service"},
 		"edge.service": {"Type=notify", "NotifyAccess=main", "WatchdogSec=", "User=edge", "CapabilityBoundingSet=\n",
 			"EnvironmentFile=/var/www/gitcourse/.env", "Restart=on-failure", "StateDirectory=edge", "RuntimeDirectory=edge",
 			"ProtectSystem=strict", "NoNewPrivileges=true", "SystemCallFilter=@system-service", "UMask=0077"},
@@ -146,6 +147,7 @@ func TestInstallScriptStagingRoot(t *testing.T) {
 		"usr/local/bin/edge": 0o755, "etc/edge": 0o750, "etc/edge/edge.toml": 0o640,
 		"etc/systemd/system/edge.service": 0o644, "etc/systemd/system/edge-http.socket": 0o644,
 		"etc/systemd/system/gitcourse-api.socket": 0o644, "etc/systemd/system/gitcourse-api.service": 0o644,
+		"etc/systemd/system/edge-h3.socket": 0o644, "etc/sysctl.d/60-edge.conf": 0o644,
 		"var/lib/edge": 0o700, "var/backups/gitcourse": 0o750, "var/www/gitcourse/.env": 0o640,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))

@@ -1,7 +1,8 @@
 // Package preflight checks what "nginx -t" never does, before a site goes
 // live and at every deploy: that each domain's DNS points at this host,
 // ports 80 and 443 answer there, CAA records let the configured CA issue,
-// the ACME directory answers, every upstream passes its health check,
+// the ACME directory answers, HTTP/3 answers on UDP 443 with big enough
+// UDP buffers, every upstream passes its health check,
 // pg_dump can dump the database server, the backup directory takes files,
 // and (on request) every alert channel delivers.
 //
@@ -34,7 +35,7 @@ const (
 
 // Result is one check's outcome.
 type Result struct {
-	// Check names the area: dns, ports, caa, acme, upstream, pg_dump,
+	// Check names the area: dns, ports, http3, caa, acme, upstream, pg_dump,
 	// backup_dir, alerts.
 	Check string `json:"check"`
 	// Status is pass, fail, warn or skip.
@@ -80,6 +81,9 @@ type Options struct {
 	// SendTest sends a test message through every alert channel; nil
 	// skips the alerts check.
 	SendTest func(ctx context.Context) []Result
+	// ProcSys is where the kernel's settings are read (net/core/rmem_max).
+	// Default: /proc/sys.
+	ProcSys string
 	// Timeout bounds each network probe. Default: 5s.
 	Timeout time.Duration
 	// HTTPClient is used for the ACME directory and upstream probes.
@@ -97,6 +101,9 @@ func (o *Options) defaults() {
 	if o.MinFree == 0 {
 		o.MinFree = 1e9
 	}
+	if o.ProcSys == "" {
+		o.ProcSys = "/proc/sys"
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
 	}
@@ -112,7 +119,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) *Report {
 	p := &runner{cfg: cfg, opts: opts}
 	r := &Report{}
 	for _, check := range []func(context.Context) []Result{
-		p.checkDNS, p.checkPorts, p.checkCAA, p.checkACME, p.checkUpstreams,
+		p.checkDNS, p.checkPorts, p.checkHTTP3, p.checkCAA, p.checkACME, p.checkUpstreams,
 		p.checkPGDump, p.checkBackupDir, p.checkAlerts,
 	} {
 		r.Results = append(r.Results, check(ctx)...)

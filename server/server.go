@@ -80,6 +80,7 @@ type Server struct {
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
 	ship            *logship.Shipper               // nil without [logs] (server/logship.go)
+	h3              *h3Listener                    // nil when HTTP/3 is off (server/http3.go)
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -168,12 +169,12 @@ func (s *Server) apply(cfg *config.Config) error {
 // listen takes the sockets systemd passed ("http", "https") and binds
 // the configured addresses for the ones it did not pass.
 func (s *Server) listen(cfg *config.Config) error {
-	passed, err := sysd.Listeners()
+	sockets, err := sysd.Listeners()
 	if err != nil {
 		return err
 	}
 	s.activated = map[string]bool{}
-	for name, ln := range passed {
+	for name, ln := range sockets.Streams {
 		switch {
 		case name == "http":
 			s.httpLn = ln
@@ -200,6 +201,10 @@ func (s *Server) listen(cfg *config.Config) error {
 			return fmt.Errorf("listen on server.https %s: %w", cfg.Server.HTTPS, err)
 		}
 	}
+	if err := s.listenH3(cfg, sockets.Datagrams); err != nil {
+		s.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -209,6 +214,7 @@ func (s *Server) closeListeners() {
 			_ = ln.Close()
 		}
 	}
+	s.closeH3()
 }
 
 // HTTPAddr is the bound plain-HTTP address, or "".
@@ -255,6 +261,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	d := &drainer{tracker: newConnTracker()}
 	conns := newConnLimiter(s.site.Load, s.log) // server.max_conns_per_ip (connlimit.go)
+	byProto := newProtoCounter(s.obs.metrics.Registry())
 	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
 		d.add(srv, ln)
 		ln = conns.wrap(ln)
@@ -279,10 +286,12 @@ func (s *Server) Run(ctx context.Context) error {
 		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return s.tls.Load().GetCertificate(h)
 		}
-		serve(s.newHTTPServer(s.dispatch(false), tlsCfg, d.tracker), s.httpsLn, true)
+		// HTTP/3 gets its own copy: ServeTLS adds to the TLS config's NextProtos.
+		s.serveH3(g, d, tlsCfg.Clone(), s.frontDoor(s.dispatch(false), byProto))
+		serve(s.newHTTPServer(s.frontDoor(s.dispatch(false), byProto), tlsCfg, d.tracker), s.httpsLn, true)
 	}
 	if s.httpLn != nil {
-		serve(s.newHTTPServer(s.dispatch(httpsOn && !s.opts.PlainHTTP), nil, d.tracker), s.httpLn, false)
+		serve(s.newHTTPServer(s.frontDoor(s.dispatch(httpsOn && !s.opts.PlainHTTP), byProto), nil, d.tracker), s.httpLn, false)
 	}
 	g.Go(s.control.Serve)
 	s.reload.Lock()
@@ -373,10 +382,17 @@ func (s *Server) dispatch(port80 bool) http.Handler {
 	})
 }
 
+// graceful is a server the drainer stops: *http.Server, or the HTTP/3
+// listener.
+type graceful interface {
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
 // drainer holds what a graceful stop needs.
 type drainer struct {
 	tracker   *connTracker
-	servers   []*http.Server
+	servers   []graceful
 	listeners []net.Listener
 	accepting sync.WaitGroup // one per Serve loop
 	draining  atomic.Bool
@@ -469,6 +485,7 @@ func (s *Server) checkListeners(cfg *config.Config) error {
 		return errors.New("server.https was turned on or off: restart edge to apply")
 	}
 	old := s.site.Load().cfg.Server
+	s.warnH3Change(old, cfg.Server)
 	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
 		s.log.Warn("listen addresses changed; they apply at the next restart")
 	}

@@ -87,7 +87,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	s.logSink = closer
 	reqLog := accessLogger(w, obs.ship)
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe), tooEarly(cfg.Server.HTTP30RTT)}
 	s.main = Chain(router(routes, st), append(common, hs.check, s.limits.Middleware, minBodyRate)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {

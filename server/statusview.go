@@ -29,7 +29,7 @@ func (s *Server) Status() admin.Status {
 		Version: s.opts.Version, StartedAt: s.started.UTC(),
 		UptimeSeconds: int64(now.Sub(s.started).Seconds()), Uptime: now.Sub(s.started).Round(time.Second).String(),
 		Config: file, Reloads: int(s.reloads.Load()), LastError: lastErr,
-		Listeners:    map[string]string{"http": s.HTTPAddr(), "https": s.HTTPSAddr()},
+		Listeners:    map[string]string{"http": s.HTTPAddr(), "https": s.HTTPSAddr(), "h3": s.H3Addr()},
 		Warnings:     nonNil(s.Warnings()),
 		Domains:      nonNil(cfg.Site.Domains),
 		Certificates: certificatesView(snap.Certificates, now),

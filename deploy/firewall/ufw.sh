@@ -5,7 +5,7 @@
 #
 # Sets ufw to deny incoming and allow outgoing by default, lets in SSH on
 # 22 (rate-limited by ufw: 6 new connections in 30 s per address), HTTP on
-# 80 and HTTPS on 443, and enables ufw. 8000 (the API) and 5432
+# 80 and HTTPS on 443 (TCP, and UDP for HTTP/3), and enables ufw. 8000 (the API) and 5432
 # (PostgreSQL) listen on loopback only and stay closed. Rules already there
 # are kept; ones beyond this set are listed so you can delete them.
 #
@@ -72,6 +72,7 @@ else
 fi
 run ufw allow 80/tcp comment 'edge http'
 run ufw allow 443/tcp comment 'edge https'
+run ufw allow 443/udp comment 'edge http/3'
 run ufw --force enable
 
 if ((dry)); then
@@ -80,7 +81,7 @@ fi
 ufw status verbose
 # Rules beyond 22/80/443: listed, not deleted (one may be how you reach
 # this host).
-extra=$(ufw status | awk 'NR > 4 && $1 != "" && $1 !~ /^(22|80|443)(\/tcp)?$/ { print }' || true)
+extra=$(ufw status | awk 'NR > 4 && $1 != "" && $1 !~ /^(22|80|443)(\/tcp)?$/ && $1 !~ /^443\/udp$/ { print }' || true)
 if [[ -n "$extra" ]]; then
 	echo
 	echo "ufw.sh: rules beyond 22, 80, 443 (delete with: sudo ufw status numbered; sudo ufw delete N):"
