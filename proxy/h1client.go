@@ -39,6 +39,7 @@ type h1Client struct {
 	dialer        net.Dialer
 	headerTimeout time.Duration
 	idleTimeout   time.Duration
+	staleAfter    time.Duration
 
 	mu    sync.Mutex
 	pools map[string]*connPool
@@ -51,7 +52,7 @@ var _ upstreamClient = (*h1Client)(nil)
 // nginx does with proxy_buffer_size.
 const headBufSize = 16 << 10
 
-// staleAfter is how long a pooled connection may have been idle before it
+// staleAfter is the default of h1Client.staleAfter: how long a pooled connection may have been idle before it
 // is checked for a close by the upstream (a FIN already received) before
 // use; busier connections are used without the extra system call.
 const staleAfter = 250 * time.Millisecond
@@ -63,6 +64,7 @@ func newH1Client(t config.Timeouts) *h1Client {
 		dialer:        net.Dialer{Timeout: t.Connect.Duration, KeepAlive: 30 * time.Second},
 		headerTimeout: t.ResponseHeader.Duration,
 		idleTimeout:   t.Idle.Duration,
+		staleAfter:    staleAfter,
 		pools:         map[string]*connPool{},
 	}
 }
@@ -107,7 +109,7 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	p := c.pool(req.URL.Host)
 	for attempt := 0; ; attempt++ {
-		pc := p.get(c.idleTimeout)
+		pc := p.get(c.idleTimeout, c.staleAfter)
 		if pc == nil {
 			var err error
 			if pc, err = c.dial(ctx, req.URL.Host, p); err != nil {
@@ -148,7 +150,7 @@ type connPool struct {
 }
 
 // get pops the most recent idle connection that is still usable, or nil.
-func (p *connPool) get(idleTimeout time.Duration) *h1Conn {
+func (p *connPool) get(idleTimeout, staleAfter time.Duration) *h1Conn {
 	now := time.Now()
 	for {
 		p.mu.Lock()
