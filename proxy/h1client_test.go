@@ -511,3 +511,51 @@ func (nopConn) Close() error                     { return nil }
 func (nopConn) SetDeadline(time.Time) error      { return nil }
 func (nopConn) SetReadDeadline(time.Time) error  { return nil }
 func (nopConn) SetWriteDeadline(time.Time) error { return nil }
+
+// TestH1EarlyResponse: an upstream that answers before reading a large
+// upload and closes gets its answer passed on, not a hang or an error.
+func TestH1EarlyResponse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = readRawRequestHead(bufio.NewReader(c))
+		_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!")
+	}()
+	body := strings.Repeat("x", 8<<20)
+	req := newReq(t, "POST", ln.Addr().String(), "/upload", strings.NewReader(body))
+	done := make(chan struct{})
+	var res *http.Response
+	var got string
+	go func() {
+		defer close(done)
+		res, got, err = fetch(testClient(), req)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upload hung after the upstream answered")
+	}
+	if err != nil || res.StatusCode != http.StatusRequestEntityTooLarge || got != "big!" {
+		t.Fatalf("got %v %q, %v; want the upstream's 413", res, got, err)
+	}
+}
+
+// readRawRequestHead reads up to the empty line.
+func readRawRequestHead(br *bufio.Reader) (string, error) {
+	var b strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		b.WriteString(line)
+		if err != nil || line == "\r\n" {
+			return b.String(), err
+		}
+	}
+}
