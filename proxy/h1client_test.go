@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -557,5 +558,49 @@ func readRawRequestHead(br *bufio.Reader) (string, error) {
 		if err != nil || line == "\r\n" {
 			return b.String(), err
 		}
+	}
+}
+
+// TestH1LargeBody sends a body larger than the write buffer, with and
+// without a length, and checks the bytes the upstream received.
+func TestH1LargeBody(t *testing.T) {
+	const ans = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	body := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	for _, length := range []int64{int64(len(body)), -1} {
+		up := newRawUpstream(t, true, ans)
+		req := newReq(t, "PUT", up.addr(), "/big", io.NopCloser(strings.NewReader(body)))
+		req.ContentLength = length
+		if _, _, err := fetch(testClient(), req); err != nil {
+			t.Fatalf("length %d: %v", length, err)
+		}
+		got := up.requests()[0]
+		_, sent, _ := strings.Cut(got, "\r\n\r\n")
+		if length < 0 {
+			sent = decodeChunked(t, sent)
+		}
+		if sent != body {
+			t.Fatalf("length %d: upstream got %d body bytes, want %d", length, len(sent), len(body))
+		}
+	}
+}
+
+// decodeChunked decodes a chunked body (no trailers) for a test.
+func decodeChunked(t *testing.T, s string) string {
+	t.Helper()
+	var out strings.Builder
+	for {
+		line, rest, ok := strings.Cut(s, "\r\n")
+		if !ok {
+			t.Fatalf("chunked body cut: %.40q", s)
+		}
+		var n int
+		if _, err := fmt.Sscanf(line, "%x", &n); err != nil {
+			t.Fatalf("chunk size %q: %v", line, err)
+		}
+		if n == 0 {
+			return out.String()
+		}
+		out.WriteString(rest[:n])
+		s = rest[n+2:]
 	}
 }

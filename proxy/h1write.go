@@ -164,20 +164,35 @@ func (pc *h1Conn) writeRequest(req *http.Request, target string, x *exchange) er
 }
 
 // writeFixedBody copies exactly n bytes of body; a body that ends early
-// fails the exchange before the request is complete.
+// fails the exchange before the request is complete. A body that fits
+// goes out with the head in one write; a larger one is copied through a
+// pooled 32 KiB buffer straight to the connection.
 func (pc *h1Conn) writeFixedBody(body io.Reader, n int64, x *exchange) error {
 	bw := pc.bw
+	var buf []byte
+	if n > int64(bw.Available()) {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		buf = buffers.Get()
+		defer buffers.Put(buf)
+	}
 	for n > 0 {
-		if bw.Available() == 0 {
-			if err := bw.Flush(); err != nil {
-				return err
+		chunk := buf
+		if chunk == nil {
+			chunk = bw.AvailableBuffer()[:bw.Available()]
+		}
+		chunk = chunk[:min(int64(len(chunk)), n)]
+		x.bodyRead = true
+		m, err := body.Read(chunk)
+		if m > 0 {
+			n -= int64(m)
+			if buf == nil {
+				bw.Write(chunk[:m])
+			} else if _, werr := pc.nc.Write(chunk[:m]); werr != nil {
+				return werr
 			}
 		}
-		buf := bw.AvailableBuffer()[:min(int64(bw.Available()), n)]
-		x.bodyRead = true
-		m, err := body.Read(buf)
-		bw.Write(buf[:m])
-		n -= int64(m)
 		switch {
 		case err == io.EOF && n > 0:
 			return &clientBodyError{errShortBody}
@@ -185,6 +200,9 @@ func (pc *h1Conn) writeFixedBody(body io.Reader, n int64, x *exchange) error {
 		case err != nil:
 			return &clientBodyError{err}
 		}
+	}
+	if buf != nil {
+		return nil
 	}
 	return bw.Flush()
 }
