@@ -49,12 +49,14 @@ func Handler(prefix string, snap Snapshot, metrics http.Handler) http.Handler {
 			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		switch strings.TrimPrefix(r.URL.Path, prefix) {
-		case "/status.json":
+		switch rest := strings.TrimPrefix(r.URL.Path, prefix); {
+		case strings.HasPrefix(rest, pprofPath):
+			servePprof(w, r, rest)
+		case rest == "/status.json":
 			serveJSON(w, snap())
-		case "/status", "", "/":
+		case rest == "/status" || rest == "" || rest == "/":
 			servePage(w, prefix, snap())
-		case "/metrics":
+		case rest == "/metrics":
 			if metrics == nil {
 				http.NotFound(w, r)
 				return

@@ -14,9 +14,17 @@
 #               req/s is reported per server, errors are summed (default 1)
 #   OUT         also write the markdown report to this file
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
+#   STUB_CPU    the CPU of the stub: 0 (default, shares the server's core) or
+#               1 (on the load core, so the server's core runs the proxy only)
+#   PROXIES     the servers to measure besides the stub (default
+#               "edge nginx caddy"; without caddy no Caddy build happens)
+#   EDGE_BIN    measure this edge binary instead of building ./cmd/edge
 #
 # Layout: the stub and the proxy under test share CPU 0 (taskset -c 0,
 # GOMAXPROCS=1 for the Go programs, one nginx worker); wrk runs on CPU 1.
+# Server CPU per request is the utime + stime the server (nginx: master and
+# workers; never the stub) used during the measured run, divided by the
+# requests wrk completed: it holds even when wrk is the limit.
 # Every proxy keeps upstream connections alive (nginx: keepalive 64) and adds
 # the same work: X-Forwarded-For/-Proto/-Host, X-Real-IP, X-Request-ID, and
 # the security headers edge sends by default. No access logs.
@@ -34,9 +42,10 @@ bench_init edge-proxy-bench
 PATH_PING=/api/ping
 
 # "stub" is the upstream alone: the ceiling for the proxies.
-SERVERS=(stub edge nginx caddy)
+read -r -a SERVERS <<<"stub ${PROXIES:-edge nginx caddy}"
+STUB_CPU=${STUB_CPU:-$SERVER_CPU}
 declare -A LABEL=([stub]="stub alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy)
-declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=()
+declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=()
 
 # The security headers edge sends by default (SPEC §2 [headers]); nginx and
 # Caddy are told to send the same ones so that all do the same work.
@@ -149,7 +158,10 @@ start_server() {
 	local s=$1
 	PORT[$s]=$(free_port)
 	case $s in
-	stub) launch_go stub "$TMP/stub.log" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" ;;
+	stub)
+		GOMAXPROCS=1 taskset -c "$STUB_CPU" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" >"$TMP/stub.log" 2>&1 &
+		PID[stub]=$!
+		;;
 	edge)
 		write_edge_config
 		launch_go edge "$TMP/edge.log" "$TMP/edge" run -config "$TMP/edge.toml"
@@ -215,15 +227,37 @@ parse_errors() {
 		END {print n + 0}' "$1"
 }
 
+# CPU time (user + system, clock ticks) of a process and its children
+# (nginx's workers) so far.
+proc_ticks() {
+	local total=0 p v
+	for p in "$1" $(pgrep -P "$1" || true); do
+		v=$(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
 run_one() { # run_one SERVER ROUND
 	local s=$1 r=$2 f=$TMP/wrk-$1-$2.txt rps
 	((r == 1)) && probe "$s"
 	log "${LABEL[$s]} (round $r/$ROUNDS): warm-up $WARMUP, then wrk -t1 -c$CONNS -d$DURATION"
 	wrk_run "$s" "$WARMUP" >/dev/null 2>&1 || true
+	local t0 t1 n us
+	t0=$(proc_ticks "${PID[$s]}")
 	if ! wrk_run "$s" "$DURATION" >"$f" 2>&1; then
 		warn "${LABEL[$s]}: wrk failed: $(tail -1 "$f")"
 	fi
+	t1=$(proc_ticks "${PID[$s]}")
 	rps=$(parse_rps "$f")
+	n=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$f")
+	if [[ $s != stub && -n $n ]] && ((n > 0)); then
+		us=$(awk -v t=$((t1 - t0)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+		if [[ -z ${CPU_US[$s]:-} ]] || awk -v a="$us" -v b="${CPU_US[$s]}" 'BEGIN {exit !(a < b)}'; then
+			CPU_US[$s]=$us
+		fi
+	fi
 	local errs
 	errs=$(parse_errors "$f")
 	ERRS[$s]=$((${ERRS[$s]:-0} + errs))
@@ -241,16 +275,16 @@ report() {
 	local s
 	echo "### Reverse proxy: GET $PATH_PING (~100 B JSON from bench/stub)"
 	echo
-	echo "wrk -t1 -c$CONNS -d$DURATION --latency on CPU $LOAD_CPU; the stub and the server under test on CPU $SERVER_CPU (GOMAXPROCS=1 for Go, 1 nginx worker)."
+	echo "wrk -t1 -c$CONNS -d$DURATION --latency on CPU $LOAD_CPU; the server under test on CPU $SERVER_CPU (GOMAXPROCS=1 for Go, 1 nginx worker), the stub on CPU $STUB_CPU."
 	((ROUNDS > 1)) && echo "Best of $ROUNDS interleaved rounds per server (req/s and its p50/p99); errors summed over all rounds."
 	echo
-	echo "| server | req/s | p50 ms | p99 ms | errors | of stub alone | edge / this |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
+	echo "| server | req/s | p50 ms | p99 ms | errors | of stub alone | edge / this | server CPU µs/req | this / edge CPU |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in "${SERVERS[@]}"; do
 		if [[ -n ${RPS[$s]:-} ]]; then
-			echo "| ${LABEL[$s]} | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} | ${ERRS[$s]} | $(ratio "${RPS[$s]}" "${RPS[stub]:-}") | $(ratio "${RPS[edge]:-}" "${RPS[$s]}") |"
+			echo "| ${LABEL[$s]} | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} | ${ERRS[$s]} | $(ratio "${RPS[$s]}" "${RPS[stub]:-}") | $(ratio "${RPS[edge]:-}" "${RPS[$s]}") | ${CPU_US[$s]:-n/a} | $(ratio "${CPU_US[$s]:-}" "${CPU_US[edge]:-}") |"
 		else
-			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a | n/a | n/a |"
+			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |"
 		fi
 	done
 	echo
@@ -265,13 +299,17 @@ report() {
 # -------------------------------------------------------------------- main ---
 
 main() {
-	start_caddy_install
+	[[ " ${SERVERS[*]} " == *" caddy "* ]] && start_caddy_install
 	install_packages nginx:nginx wrk:wrk taskset:util-linux curl:curl
 	AVAILABLE[nginx]=1
 	build_go stub ./bench/stub
-	build_go edge ./cmd/edge
+	if [[ -n ${EDGE_BIN:-} ]]; then
+		cp "$EDGE_BIN" "$TMP/edge" && AVAILABLE[edge]=1
+	else
+		build_go edge ./cmd/edge
+	fi
 	[[ -n ${AVAILABLE[stub]:-} ]] || return 1
-	wait_caddy_install
+	[[ " ${SERVERS[*]} " == *" caddy "* ]] && wait_caddy_install
 	note_load_start
 	start_servers
 	local s r

@@ -18,6 +18,7 @@ const StatusClientClosed = 499
 
 // errorMessages are the fixed client-facing texts; causes stay in the log.
 var errorMessages = map[int]string{
+	http.StatusBadRequest:            "bad request",
 	http.StatusBadGateway:            "upstream unavailable",
 	http.StatusGatewayTimeout:        "upstream timeout",
 	http.StatusRequestEntityTooLarge: "request body too large",
@@ -32,7 +33,7 @@ func (rt *Route) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 		w.WriteHeader(code)
 		return
 	}
-	if code != http.StatusRequestEntityTooLarge && rt.errLog.allow(rt.now()) {
+	if code != http.StatusRequestEntityTooLarge && code != http.StatusBadRequest && rt.errLog.allow(rt.now()) {
 		rt.log.Warn(errorMessages[code], "upstream", r.URL.Host, "error", err,
 			"request_id", reqid.From(r.Context()), "similar_suppressed", rt.errLog.takeSuppressed())
 	}
@@ -47,6 +48,8 @@ func classify(ctx context.Context, err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return StatusClientClosed
+	case errors.As(err, new(*badRequestError)) || errors.As(err, new(*clientBodyError)):
+		return http.StatusBadRequest
 	case isDialError(err):
 		return http.StatusBadGateway // including a connect timeout
 	case isTimeout(err):
@@ -68,7 +71,7 @@ func writeError(w http.ResponseWriter, r *http.Request, code int) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Del("Content-Length")
-	if code == http.StatusRequestEntityTooLarge {
+	if code == http.StatusRequestEntityTooLarge || code == http.StatusBadRequest {
 		h.Set("Connection", "close")
 	}
 	w.WriteHeader(code)

@@ -1,6 +1,7 @@
 // Package proxy forwards a path prefix ([[route]]) to one or more HTTP/1.1
 // upstreams, such as uvicorn on 127.0.0.1:8000, with
-// net/http/httputil.ReverseProxy (Rewrite and SetXForwarded, never Director).
+// net/http/httputil.ReverseProxy (Rewrite and SetXForwarded, never Director)
+// and edge's own HTTP/1.1 client (h1Client) as the upstream leg.
 //
 // # Load balancing and health
 //
@@ -99,7 +100,7 @@ type Route struct {
 	trusted   *Trusted
 
 	proxy     *httputil.ReverseProxy
-	transport *http.Transport
+	transport upstreamClient
 	prober    *http.Client
 	stats     stats
 	retry     retryWindow
@@ -133,7 +134,7 @@ func New(rc config.Route, opts Options) (*Route, error) {
 	if err := rt.addUpstreams(rc.Upstreams); err != nil {
 		return nil, err
 	}
-	rt.transport = newTransport(rc.Timeouts, len(rt.upstreams))
+	rt.transport = newH1Client(rc.Timeouts)
 	rt.prober = newProber(rc.Timeouts)
 	rt.retry.configure(rc, opts.Waited)
 	rt.proxy = &httputil.ReverseProxy{
@@ -185,6 +186,16 @@ func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &responseWriter{ResponseWriter: w}
 	defer func() { rt.stats.observe(rw.statusFor(r), time.Since(start)) }()
+	if reason := checkIncoming(r); reason != "" {
+		rt.refuse(rw, r, reason)
+		return
+	}
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// The request may also have carried a Content-Length that the
+		// server dropped (RFC 9112 6.1): a peer in front could have framed
+		// it differently, so the connection ends with this response.
+		w.Header().Set("Connection", "close")
+	}
 	if rt.maxBody > 0 {
 		if r.ContentLength > rt.maxBody {
 			writeError(rw, r, http.StatusRequestEntityTooLarge)

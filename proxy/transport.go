@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/gitcourse/edge/config"
 )
@@ -19,27 +17,6 @@ import (
 // upstream: above the concurrency a small VPS app sees, so that a busy
 // route does not open a connection per request.
 const idlePerUpstream = 128
-
-// newTransport returns the HTTP/1.1 transport of a route with n upstreams:
-// connect, response-header and idle timeouts from the configuration, no
-// environment proxy, no transparent gzip (the client's Accept-Encoding
-// passes through unchanged).
-func newTransport(t config.Timeouts, n int) *http.Transport {
-	dialer := &net.Dialer{Timeout: t.Connect.Duration, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          idlePerUpstream * n,
-		MaxIdleConnsPerHost:   idlePerUpstream,
-		IdleConnTimeout:       t.Idle.Duration,
-		ResponseHeaderTimeout: t.ResponseHeader.Duration,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		// A non-nil empty map turns HTTP/2 off: uvicorn speaks HTTP/1.1.
-		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
-		WriteBufferSize: 16 << 10,
-		ReadBufferSize:  16 << 10,
-	}
-}
 
 // newProber returns the client of the active health checks: one fresh
 // connection per probe (a pooled one could hide a dead listener) and no
