@@ -35,6 +35,10 @@ type BackupRemote struct {
 	// Drill is "weekly", "monthly" or "off": how often the newest remote
 	// copy is restored into a scratch target. Default: "monthly".
 	Drill string `toml:"drill"`
+	// DrillIdentity is an age identity file that lets the drill decrypt
+	// and restore encrypted backups; "": the drill of an encrypted backup
+	// checks the downloaded copy's SHA-256 only.
+	DrillIdentity string `toml:"drill_identity"`
 	// KeepDaily, KeepWeekly and KeepMonthly are the remote retention.
 	// Default: [backup]'s.
 	KeepDaily   int `toml:"keep_daily"`
@@ -154,6 +158,9 @@ func (v *validator) backupRemote(b *Backup) {
 	}
 	if r.CAFile != "" {
 		v.fileExists(p+"ca_file", r.CAFile)
+	}
+	if r.DrillIdentity != "" {
+		v.fileExists(p+"drill_identity", r.DrillIdentity)
 	}
 	if r.EncryptionRequired() && len(b.EncryptTo) == 0 {
 		v.failf(p+"require_encryption", ErrInvalidValue,
