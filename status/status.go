@@ -79,6 +79,7 @@ type Registry struct {
 	upstreams map[string]Upstream // by route + " " + addr
 	certs     map[string]Certificate
 	backup    Backup
+	remote    *RemoteBackup // nil without [backup.remote]
 	checks    map[string]Check
 	alerts    []Alert
 }
@@ -152,6 +153,7 @@ type Snapshot struct {
 	Upstreams    []Upstream    `json:"upstreams"`
 	Certificates []Certificate `json:"certificates"`
 	Backup       Backup        `json:"backup"`
+	BackupRemote *RemoteBackup `json:"backup_remote,omitempty"`
 	Checks       []Check       `json:"checks"`
 	Alerts       []Alert       `json:"alerts"`
 }
@@ -161,6 +163,10 @@ func (r *Registry) Snapshot() Snapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...)}
+	if r.remote != nil {
+		rb := *r.remote
+		s.BackupRemote = &rb
+	}
 	for _, u := range r.upstreams {
 		s.Upstreams = append(s.Upstreams, u)
 	}

@@ -56,6 +56,9 @@ func (s *S3) putSingle(ctx context.Context, key string, src io.ReaderAt, size in
 	if err != nil {
 		return "", err
 	}
+	if got := hex.EncodeToString(sh); got != opts.UserMetadata["sha256"] {
+		return "", fmt.Errorf("upload %s: %w: the file hashes to %s, the manifest says %s", key, ErrLocalChanged, got, opts.UserMetadata["sha256"])
+	}
 	err = s.retry(ctx, "upload "+key, func() error {
 		_, err := s.core.PutObject(ctx, s.bucket, key, s.limited(ctx, io.NewSectionReader(src, 0, size)), size,
 			base64.StdEncoding.EncodeToString(md), hex.EncodeToString(sh), opts)
@@ -76,7 +79,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, src io.ReaderAt, size
 	if err != nil {
 		return "", err
 	}
-	parts, all, err := s.putParts(ctx, key, id, src, size)
+	parts, all, err := s.putParts(ctx, key, id, src, size, opts.UserMetadata["sha256"])
 	if err == nil {
 		err = s.retry(ctx, "complete upload of "+key, func() error {
 			_, err := s.core.CompleteMultipartUpload(ctx, s.bucket, key, id, parts, opts)
@@ -95,12 +98,13 @@ func (s *S3) putMultipart(ctx context.Context, key string, src io.ReaderAt, size
 
 // putParts uploads the parts in order and returns them with the
 // concatenation of their MD5 sums (the multipart ETag's input).
-func (s *S3) putParts(ctx context.Context, key, id string, src io.ReaderAt, size int64) ([]minio.CompletePart, []byte, error) {
+func (s *S3) putParts(ctx context.Context, key, id string, src io.ReaderAt, size int64, sum string) ([]minio.CompletePart, []byte, error) {
 	var parts []minio.CompletePart
 	var all []byte
+	whole := sha256.New()
 	for n, off := 1, int64(0); off < size; n, off = n+1, off+s.partSize {
 		ln := min(s.partSize, size-off)
-		md, sh, err := hashSection(io.NewSectionReader(src, off, ln))
+		md, sh, err := hashSection(io.TeeReader(io.NewSectionReader(src, off, ln), whole))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -116,6 +120,9 @@ func (s *S3) putParts(ctx context.Context, key, id string, src io.ReaderAt, size
 		}
 		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: part.ETag})
 		all = append(all, md...)
+	}
+	if got := hex.EncodeToString(whole.Sum(nil)); got != sum {
+		return nil, nil, fmt.Errorf("upload %s: %w: the file hashes to %s, the manifest says %s", key, ErrLocalChanged, got, sum)
 	}
 	return parts, all, nil
 }

@@ -26,7 +26,9 @@ type Object struct {
 // backups use. S3 implements it; unit tests use an in-memory fake.
 type Store interface {
 	// Put uploads size bytes read from src as key, with the SHA-256 sum
-	// (hex) of the whole object recorded in its metadata.
+	// (hex) of the whole object recorded in its metadata. When the bytes
+	// read do not hash to sum, the upload is not completed
+	// (ErrLocalChanged).
 	Put(ctx context.Context, key string, src io.ReaderAt, size int64, sum string) (Object, error)
 	// Get opens key for reading.
 	Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
@@ -37,6 +39,10 @@ type Store interface {
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
+
+// ErrLocalChanged reports a local backup file that no longer hashes to
+// the sum it is uploaded with: the upload is not completed.
+var ErrLocalChanged = errors.New("backup file changed on disk (not uploaded)")
 
 // ErrNotFound reports a missing object.
 var ErrNotFound = errors.New("no such object")
