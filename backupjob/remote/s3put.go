@@ -176,7 +176,9 @@ func (s *S3) limited(ctx context.Context, r io.Reader) io.Reader {
 type rateReader struct {
 	ctx context.Context
 	r   io.Reader
-	l   interface{ WaitN(context.Context, int) error }
+	l   interface {
+		WaitN(context.Context, int) error
+	}
 }
 
 func (rr *rateReader) Read(p []byte) (int, error) {
