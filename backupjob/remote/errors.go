@@ -76,8 +76,8 @@ func (s *S3) explain(err error) error {
 		if resp.Key != "" {
 			return fmt.Errorf("%w: %s", ErrNotFound, resp.Key)
 		}
-		return fmt.Errorf("%w: bucket %q not found at %s (fix: create it, or correct backup.remote.url and access_key)",
-			ErrPermanent, s.bucket, s.endpoint)
+		return fmt.Errorf("%w: bucket %q not found at %s, or the service does not know backup.remote.access_key "+
+			"(fix: create the bucket, or correct backup.remote.url or backup.remote.access_key)", ErrPermanent, s.bucket, s.endpoint)
 	}
 	return err
 }
