@@ -184,6 +184,7 @@ type listEntry struct {
 	Format     string                  `json:"format"`
 	Encrypted  bool                    `json:"encrypted"`
 	Verified   *backupjob.Verification `json:"verified"`
+	Remote     *backupjob.RemoteCopy   `json:"remote,omitempty"`
 }
 
 func backupList(_ context.Context, args []string, out io.Writer) error {
@@ -204,7 +205,7 @@ func backupList(_ context.Context, args []string, out io.Writer) error {
 		age := now.Sub(m.StartedAt)
 		entries = append(entries, listEntry{ID: m.ID, Database: m.Database, File: m.File, StartedAt: m.StartedAt,
 			FinishedAt: m.FinishedAt, Age: humanAge(age), AgeSeconds: int64(age.Seconds()), SizeBytes: m.SizeBytes,
-			SHA256: m.SHA256, Format: m.Format, Encrypted: m.Encrypted, Verified: m.Verified})
+			SHA256: m.SHA256, Format: m.Format, Encrypted: m.Encrypted, Verified: m.Verified, Remote: m.Remote})
 	}
 	if *asJSON {
 		return printJSON(out, entries)
