@@ -35,12 +35,11 @@ func newOffsiteEnv(t *testing.T, remoteExtra string) *offsiteEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &offsiteEnv{vgw: vgw, recipient: id.Recipient().String()}
-	o.backupEnv = newBackupEnv(t, o.extra(remoteExtra))
-	o.identity = filepath.Join(t.TempDir(), "backup.key")
+	o := &offsiteEnv{vgw: vgw, recipient: id.Recipient().String(), identity: filepath.Join(t.TempDir(), "backup.key")}
 	if err := os.WriteFile(o.identity, []byte(id.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	o.backupEnv = newBackupEnv(t, o.extra(remoteExtra))
 	o.env = append(o.env, "S3_ACCESS_KEY="+remotetest.AccessKey, "S3_SECRET_KEY="+remotetest.SecretKey)
 	return o
 }
@@ -56,8 +55,7 @@ region = "us-east-1"
 access_key = "${S3_ACCESS_KEY}"
 secret_key = "${S3_SECRET_KEY}"
 path_style = true
-drill = "off"
-` + remoteExtra
+` + strings.ReplaceAll(remoteExtra, "{{identity}}", o.identity)
 }
 
 // remoteList runs "list -remote -json".
@@ -76,7 +74,7 @@ func (o *offsiteEnv) remoteList(t *testing.T) []listEntry {
 // identity, restores the newest remote copy into a fresh database with
 // the same rows, and verifies the remote copy in a scratch cluster.
 func TestOffsiteDisasterRecovery(t *testing.T) {
-	a := newOffsiteEnv(t, "")
+	a := newOffsiteEnv(t, `drill = "off"`+"\n")
 	src := a.pg.psql(t, "gitcourse", "gitcourse", "pw-gitcourse", backupChecksums)
 	a.mustEdge(t, "now")
 	if out := a.mustEdge(t, "push"); !strings.Contains(out, "uploaded backup") {
@@ -147,7 +145,7 @@ func TestOffsiteDisasterRecovery(t *testing.T) {
 // restore refuse it (exit 1); edge SIGKILLed mid-upload leaves nothing
 // listed remotely and the next push completes it.
 func TestOffsiteFaults(t *testing.T) {
-	o := newOffsiteEnv(t, `bandwidth = "64KiB"`+"\n")
+	o := newOffsiteEnv(t, `bandwidth = "64KiB"`+"\n"+`drill = "off"`+"\n")
 	o.pg.psql(t, "gitcourse", "gitcourse", "pw-gitcourse",
 		"CREATE TABLE blobs AS SELECT i, md5(i::text) || md5((i*7)::text) AS v FROM generate_series(1, 30000) i")
 	o.mustEdge(t, "now")
@@ -169,7 +167,7 @@ func TestOffsiteFaults(t *testing.T) {
 	if _, err := os.Stat(o.vgw.Object(offsiteBucket, "prod/"+strings.TrimSuffix(local[0].File, ".dump.age")+".json")); !os.IsNotExist(err) {
 		t.Fatalf("manifest object after SIGKILL: %v", err)
 	}
-	o.writeConfig(t, o.extra("")) // no bandwidth cap for the rest
+	o.writeConfig(t, o.extra(`drill = "off"`)) // no bandwidth cap for the rest
 	if out := o.mustEdge(t, "push"); !strings.Contains(out, "uploaded backup "+local[0].ID) {
 		t.Fatalf("push after SIGKILL:\n%s", out)
 	}
@@ -180,10 +178,10 @@ func TestOffsiteFaults(t *testing.T) {
 	// Wrong secret, unknown bucket: exit 1, one line naming the fix.
 	_, stderr, code := runEdge(t, append(o.env, "S3_SECRET_KEY=wrong"), "backup", "list", "-remote", "-config", o.config)
 	oneLine(t, stderr, code, 1, "backup.remote.secret_key")
-	o.writeConfig(t, strings.Replace(o.extra(""), offsiteBucket+"/prod", "no-such-bucket/prod", 1))
+	o.writeConfig(t, strings.Replace(o.extra(`drill = "off"`), offsiteBucket+"/prod", "no-such-bucket/prod", 1))
 	_, stderr, code = o.edge(t, "push")
 	oneLine(t, stderr, code, 1, "no-such-bucket")
-	o.writeConfig(t, o.extra(""))
+	o.writeConfig(t, o.extra(`drill = "off"`))
 
 	// A byte altered in the bucket: verify and restore refuse, exit 1.
 	obj := o.vgw.Object(offsiteBucket, "prod/"+local[0].File)
@@ -198,5 +196,55 @@ func TestOffsiteFaults(t *testing.T) {
 	oneLine(t, stderr, code, 1, "does not match its manifest")
 	if n := o.pg.psql(t, "victim", "victim", "pw-victim", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); n != "0" {
 		t.Fatalf("the refused restore created %s tables", n)
+	}
+}
+
+// TestOffsiteWorker: "edge run" takes the catch-up backup, uploads it,
+// runs the restore drill (drill_identity given) into a scratch cluster,
+// and shows both in status.json.
+func TestOffsiteWorker(t *testing.T) {
+	o := newOffsiteEnv(t, `drill = "weekly"`+"\n"+`drill_identity = "{{identity}}"`+"\n")
+	e := &Edge{t: t, Bin: edgeBinary(t), Dir: o.dir, Config: o.config, Opts: Options{NoHTTPS: true, Env: o.env}}
+	raw, err := os.ReadFile(o.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if port, ok := strings.CutPrefix(line, `http = "127.0.0.1:`); ok {
+			e.HTTPPort = strings.TrimSuffix(port, `"`)
+		}
+	}
+	if err := e.launch([]string{"run", "-config", o.config}); err != nil {
+		t.Fatalf("start edge: %v\n%s", err, e.Output())
+	}
+	type remoteView struct {
+		LastSuccess *time.Time `json:"last_success"`
+		LastID      string     `json:"last_id"`
+		Backups     int        `json:"backups"`
+		LastDrill   *time.Time `json:"last_drill"`
+		LastDrillOK bool       `json:"last_drill_ok"`
+		Detail      string     `json:"last_drill_detail"`
+	}
+	var st struct {
+		Backup struct {
+			Remote *remoteView `json:"remote"`
+		} `json:"backup"`
+	}
+	if !eventually(120*time.Second, func() bool {
+		out, _, code := runEdge(t, nil, "status", "-json", "-config", o.config)
+		if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+			return false
+		}
+		r := st.Backup.Remote
+		return r != nil && r.LastSuccess != nil && r.LastDrill != nil
+	}) {
+		t.Fatalf("no upload and drill in status.json within 120s: %+v\n--- edge output ---\n%s", st.Backup.Remote, e.Output())
+	}
+	r := st.Backup.Remote
+	if !r.LastDrillOK || !strings.Contains(r.Detail, "counts match") || r.Backups != 1 {
+		t.Fatalf("status.json backup.remote = %+v", r)
+	}
+	if entries := o.remoteList(t); len(entries) != 1 || entries[0].ID != r.LastID {
+		t.Fatalf("remote list %+v, status last_id %s", entries, r.LastID)
 	}
 }
