@@ -20,9 +20,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultPartSize is the multipart part size: memory stays bounded by it
-// (parts are read from the backup file, never buffered whole), and a
-// 10 GB dump takes 597 parts, well under S3's 10,000.
+// DefaultPartSize is the multipart part size. Parts are read from the
+// backup file as they are sent, never buffered, so memory does not grow
+// with it; a 10 GB dump takes 597 parts, well under S3's 10,000.
 const DefaultPartSize = 16 << 20
 
 // S3Options tune the S3 store; zero values take the defaults.
@@ -31,6 +31,8 @@ type S3Options struct {
 	PartSize int64
 	// Attempts is how often one request is tried. Default: 5.
 	Attempts int
+	// Parallel is how many parts are uploaded at once. Default: 4.
+	Parallel int
 	// Backoff is the wait after the first failed attempt, doubled after
 	// each next one (capped at 1 minute). Default: 2s.
 	Backoff time.Duration
@@ -42,6 +44,7 @@ type S3 struct {
 	bucket   string
 	endpoint string
 	partSize int64
+	parallel int
 	attempts int
 	backoff  time.Duration
 	limit    *rate.Limiter // nil: no bandwidth cap
@@ -71,9 +74,12 @@ func NewS3(cfg *config.BackupRemote, opts S3Options) (*S3, error) {
 		return nil, fmt.Errorf("backup.remote: %w", err)
 	}
 	s := &S3{core: minio.Core{Client: c}, bucket: cfg.Bucket(), endpoint: cfg.Endpoint,
-		partSize: opts.PartSize, attempts: opts.Attempts, backoff: opts.Backoff}
+		partSize: opts.PartSize, parallel: opts.Parallel, attempts: opts.Attempts, backoff: opts.Backoff}
 	if s.partSize <= 0 {
 		s.partSize = DefaultPartSize
+	}
+	if s.parallel <= 0 {
+		s.parallel = 4
 	}
 	if s.attempts <= 0 {
 		s.attempts = 5
