@@ -162,11 +162,6 @@ func (v *validator) backupRemote(b *Backup) {
 	if r.DrillIdentity != "" {
 		v.fileExists(p+"drill_identity", r.DrillIdentity)
 	}
-	if r.EncryptionRequired() && len(b.EncryptTo) == 0 {
-		v.failf(p+"require_encryption", ErrInvalidValue,
-			"off-site copies must be encrypted, but backup.encrypt_to is empty (fix: set backup.encrypt_to = [\"age1...\"] "+
-				"with the public key of an age identity kept off this machine (age-keygen), or set require_encryption = false)")
-	}
 	if strings.TrimSpace(r.Bandwidth) != "" {
 		if n, err := ParseByteSize(r.Bandwidth); err != nil {
 			v.fail(p+"bandwidth", err)

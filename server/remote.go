@@ -82,3 +82,14 @@ func withRemote(v admin.Backup, r *status.RemoteBackup, now time.Time) admin.Bac
 	v.Remote = rv
 	return v
 }
+
+// remoteSelfCheck warns when [backup.remote] requires encryption and no
+// backup is encrypted: every upload would be refused.
+func remoteSelfCheck(cfg *config.Config) []string {
+	if cfg.Backup == nil || cfg.Backup.Remote == nil || !cfg.Backup.Remote.EncryptionRequired() || len(cfg.Backup.EncryptTo) > 0 {
+		return nil
+	}
+	return []string{"backup.remote.require_encryption is true but backup.encrypt_to is empty: no backup will be uploaded " +
+		"(fix: set backup.encrypt_to = [\"age1...\"] with the public key of an age identity kept off this machine, " +
+		"or set require_encryption = false)"}
+}
