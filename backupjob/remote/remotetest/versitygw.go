@@ -3,8 +3,6 @@
 package remotetest
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -33,6 +31,7 @@ type Server struct {
 	addr string
 	meta string
 	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has been waited for
 	log  string
 }
 
@@ -87,20 +86,21 @@ func (s *Server) start(bin string) error {
 		return err
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(bin, "--port", s.addr, "--region", Region, "--health", "/health", "posix", "--sidecar", s.meta, s.Root)
+	cmd := exec.Command(bin, "--port", s.addr, "--region", Region, "--health", "/health", "posix", "--sidecar", s.meta, s.Root)
 	env := []string{"ROOT_ACCESS_KEY=" + AccessKey, "ROOT_SECRET_KEY=" + SecretKey}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "VGW_") && !strings.HasPrefix(kv, "ROOT_") {
 			env = append(env, kv)
 		}
 	}
-	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start versitygw: %w", err)
 	}
 	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.cmd, s.done = cmd, done
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -129,13 +129,9 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if err := syscall.Kill(s.cmd.Process.Pid, 0); errors.Is(err, syscall.ESRCH) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // waiting for the reaper goroutine
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
 	}
 	s.cmd = nil
 }
