@@ -42,6 +42,7 @@ func (s *Status) Assess(now time.Time) {
 	a.routes(s.Routes)
 	a.traffic(s.Traffic)
 	a.backup(s.Backup)
+	a.remote(s.Backup.Remote)
 	a.checks(s.Checks, now.Sub(s.StartedAt))
 	if r := s.Alerts.Recent; len(r) > 0 && !r[0].OK {
 		a.add(Amber, "alert", "the last alert on %s could not be sent: %s", r[0].Channel, orUnknown(r[0].Error))

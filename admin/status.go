@@ -142,6 +142,8 @@ type Backup struct {
 	LastAttempt       *time.Time `json:"last_attempt"`
 	LastError         string     `json:"last_error,omitempty"`
 	NextRun           *time.Time `json:"next_run"`
+	// Remote is the off-site copy; null without [backup.remote].
+	Remote *BackupRemote `json:"remote"`
 }
 
 // Check is one health check.

@@ -201,8 +201,12 @@ func (j *Job) List() ([]*Manifest, error) {
 	return ms, err
 }
 
-// Find returns the backup with id, or the newest one when id is "".
+// Find returns the backup with id, or the newest one when id is "" or
+// "latest".
 func (j *Job) Find(id string) (*Manifest, error) {
+	if id == Latest {
+		id = ""
+	}
 	ms, err := j.List()
 	if err != nil {
 		return nil, err

@@ -47,6 +47,9 @@ type Manifest struct {
 	Tables map[string]int64 `json:"tables"`
 	// Verified is the result of the last verification; nil when none ran.
 	Verified *Verification `json:"verified"`
+	// Remote is the outcome of the last upload to [backup.remote]; nil
+	// when none was tried.
+	Remote *RemoteCopy `json:"remote,omitempty"`
 }
 
 // Verification is the outcome of restoring a backup into a scratch target.

@@ -27,6 +27,11 @@ Commands:
                               then restore it into a scratch target and compare row counts
   restore ID -to DATABASE_URL restore a backup into a database (refused if not empty, unless -force)
   prune [-dry-run]            apply the retention policy (keep_daily, keep_weekly, keep_monthly)
+  push [ID]                   upload to [backup.remote] what is missing there (or backup ID)
+  pull ID                     download a backup from [backup.remote] into backup.dir (sha256 checked)
+
+list, verify, restore and prune take -remote to work on the [backup.remote] copy;
+ID may be "latest" (the newest backup).
 
 Every command takes -config FILE (default $EDGE_CONFIG, then /etc/edge/edge.toml).
 Run "edge backup COMMAND -h" for its flags.
@@ -35,10 +40,11 @@ Run "edge backup COMMAND -h" for its flags.
 // backupCmd dispatches "edge backup COMMAND".
 func backupCmd(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command: now, list, verify, restore or prune (run \"edge backup -h\")")
+		return usagef("missing command: now, list, verify, restore, prune, push or pull (run \"edge backup -h\")")
 	}
 	subs := map[string]func(context.Context, []string, io.Writer) error{
 		"now": backupNow, "list": backupList, "verify": backupVerify, "restore": backupRestore, "prune": backupPrune,
+		"push": backupPush, "pull": backupPull,
 	}
 	switch sub := args[0]; {
 	case sub == "-h" || sub == "-help" || sub == "--help" || sub == "help":
@@ -49,7 +55,7 @@ func backupCmd(ctx context.Context, args []string, out, errOut io.Writer) error 
 		defer stop()
 		return subs[sub](ctx, args[1:], out)
 	default:
-		return usagef("unknown command %q: want now, list, verify, restore or prune", sub)
+		return usagef("unknown command %q: want now, list, verify, restore, prune, push or pull", sub)
 	}
 }
 
@@ -58,6 +64,9 @@ type backupFlags struct {
 	fs       *flag.FlagSet
 	cfgPath  func() (string, bool)
 	identity *string
+	remote   *bool
+	cfg      *config.Config    // set by job
+	problems map[string]string // remote objects list -remote did not list
 }
 
 func newBackupFlags(name, synopsis string, out io.Writer, identity bool) *backupFlags {
@@ -101,6 +110,7 @@ func (b *backupFlags) job(opts backupjob.Options) (*backupjob.Job, error) {
 		}
 	}
 	opts.Logger = slog.New(slog.DiscardHandler)
+	b.cfg = cfg
 	return backupjob.New(cfg.Backup, opts)
 }
 
@@ -174,16 +184,18 @@ type listEntry struct {
 	Format     string                  `json:"format"`
 	Encrypted  bool                    `json:"encrypted"`
 	Verified   *backupjob.Verification `json:"verified"`
+	Remote     *backupjob.RemoteCopy   `json:"remote,omitempty"`
 }
 
 func backupList(_ context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("list", "[-json] [-config FILE]", out, false)
+	b := newBackupFlags("list", "[-json] [-remote] [-config FILE]", out, false)
 	asJSON := b.fs.Bool("json", false, "print the backups as a JSON array")
+	b.remoteFlag("list the complete backups in [backup.remote] instead")
 	j, err := b.flagsOnlyJob(args, out, backupjob.Options{})
 	if err != nil {
 		return err
 	}
-	ms, err := j.List()
+	ms, err := b.list(j)
 	if err != nil {
 		return err
 	}
@@ -193,13 +205,13 @@ func backupList(_ context.Context, args []string, out io.Writer) error {
 		age := now.Sub(m.StartedAt)
 		entries = append(entries, listEntry{ID: m.ID, Database: m.Database, File: m.File, StartedAt: m.StartedAt,
 			FinishedAt: m.FinishedAt, Age: humanAge(age), AgeSeconds: int64(age.Seconds()), SizeBytes: m.SizeBytes,
-			SHA256: m.SHA256, Format: m.Format, Encrypted: m.Encrypted, Verified: m.Verified})
+			SHA256: m.SHA256, Format: m.Format, Encrypted: m.Encrypted, Verified: m.Verified, Remote: m.Remote})
 	}
 	if *asJSON {
 		return printJSON(out, entries)
 	}
 	if len(entries) == 0 {
-		fmt.Fprintf(out, "no backups in %s\n", j.Dir())
+		fmt.Fprintf(out, "no backups in %s\n", b.where(j))
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -207,12 +219,15 @@ func backupList(_ context.Context, args []string, out io.Writer) error {
 	for i, e := range entries {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.ID, e.Age, humanBytes(e.SizeBytes), verifiedShort(ms[i], now), e.File)
 	}
-	return tw.Flush()
+	err = tw.Flush()
+	printProblems(out, b.problems)
+	return err
 }
 
 func backupVerify(ctx context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("verify", "[ID] [-identity FILE] [-scratch scratch-cluster|scratch-db] [-config FILE]", out, true)
+	b := newBackupFlags("verify", "[ID] [-remote] [-identity FILE] [-scratch scratch-cluster|scratch-db] [-config FILE]", out, true)
 	kind := b.fs.String("scratch", "", "restore into a scratch-cluster or a scratch-db (default: backup.verify, or scratch-cluster when that is none)")
+	b.remoteFlag("download the backup from [backup.remote] into a temporary directory and verify that copy")
 	pos, err := b.parse(args, out)
 	if err != nil {
 		return err
@@ -231,7 +246,7 @@ func backupVerify(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) == 1 {
 		id = pos[0]
 	}
-	m, err := j.Verify(ctx, id, *kind)
+	m, err := b.verify(ctx, j, id, *kind)
 	if err != nil {
 		return err
 	}
@@ -240,9 +255,10 @@ func backupVerify(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func backupRestore(ctx context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("restore", "ID -to DATABASE_URL [-force] [-identity FILE] [-config FILE]", out, true)
+	b := newBackupFlags("restore", "ID -to DATABASE_URL [-force] [-remote] [-identity FILE] [-config FILE]", out, true)
 	to := b.fs.String("to", "", "target `DATABASE_URL` (postgres://...); the password may come from PGPASSWORD or ~/.pgpass instead")
 	force := b.fs.Bool("force", false, "restore into a database that already has tables, replacing the backup's objects")
+	b.remoteFlag("download the backup from [backup.remote] into backup.dir first (works on a machine that never ran edge)")
 	pos, err := b.parse(args, out)
 	if err != nil {
 		return err
@@ -257,7 +273,7 @@ func backupRestore(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := j.Restore(ctx, pos[0], *to, backupjob.RestoreOptions{Force: *force})
+	m, err := b.restore(ctx, j, pos[0], *to, backupjob.RestoreOptions{Force: *force})
 	if err != nil {
 		return err
 	}
@@ -265,12 +281,16 @@ func backupRestore(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func backupPrune(_ context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("prune", "[-dry-run] [-config FILE]", out, false)
+func backupPrune(ctx context.Context, args []string, out io.Writer) error {
+	b := newBackupFlags("prune", "[-dry-run] [-remote] [-config FILE]", out, false)
 	dry := b.fs.Bool("dry-run", false, "show what would be kept and deleted; delete nothing")
+	b.remoteFlag("apply backup.remote's keep_* rules to the [backup.remote] copies")
 	j, err := b.flagsOnlyJob(args, out, backupjob.Options{})
 	if err != nil {
 		return err
+	}
+	if b.isRemote() {
+		return b.pruneRemote(ctx, j, *dry, out)
 	}
 	plan, err := j.Prune(*dry)
 	if plan != nil {

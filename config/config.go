@@ -271,6 +271,8 @@ type Backup struct {
 	// PGBin is the folder of pg_dump/pg_restore; "" searches PATH, then
 	// /usr/lib/postgresql/*/bin.
 	PGBin string `toml:"pg_bin"`
+	// Remote is the off-site copy ([backup.remote]); nil when absent.
+	Remote *BackupRemote `toml:"remote"`
 }
 
 // Check is one configured health check; exactly one of HTTP, TCP, Postgres,

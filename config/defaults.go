@@ -96,6 +96,9 @@ func (c *Config) applyDefaults() {
 	c.Admin.applyDefaults()
 	if c.Backup != nil {
 		c.Backup.applyDefaults(c.pos)
+		if c.Backup.Remote != nil {
+			c.Backup.Remote.applyDefaults(c.Backup, c.pos)
+		}
 	}
 	for i := range c.Checks {
 		c.Checks[i].applyDefaults(c.pos, fmt.Sprintf("check[%d]", i))

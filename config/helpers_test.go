@@ -44,6 +44,8 @@ func specEnv() map[string]string {
 		"EDGE_ADMIN_TOKEN":     adminToken,
 		"HEARTBEAT_URL":        heartbeatURL,
 		"BACKUP_HEARTBEAT_URL": backupBeatURL,
+		"S3_ACCESS_KEY":        "AKIAEXAMPLE",
+		"S3_SECRET_KEY":        "secret-example",
 	}
 }
 

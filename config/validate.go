@@ -421,6 +421,7 @@ func (v *validator) backup() {
 	if b.PGBin != "" {
 		v.dirExists("backup.pg_bin", b.PGBin)
 	}
+	v.backupRemote(b)
 }
 
 // databaseURL checks a PostgreSQL URL and refuses a password in the file.

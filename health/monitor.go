@@ -32,6 +32,8 @@ type Options struct {
 	Certificates func() map[string]time.Time
 	// Backup returns the backup worker's state.
 	Backup func() status.Backup
+	// BackupRemote returns the off-site copy's state (nil: not reported).
+	BackupRemote func() *status.RemoteBackup
 	// Upstreams returns a route's upstreams as the proxy sees them.
 	Upstreams func(route string) []status.Upstream
 	// Traffic reads a route's request counters.

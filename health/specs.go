@@ -61,6 +61,9 @@ func builtins(cfg *config.Config, opts Options, routeChecked map[string]bool) []
 		out = append(out, Spec{Name: "backup", Kind: "backup", Interval: backupInterval, Timeout: 5 * time.Second,
 			Failures: 1, Successes: 1, Checker: &BackupFreshness{State: opts.Backup, Now: opts.Now}})
 	}
+	if cfg.Backup != nil && cfg.Backup.Remote != nil && opts.BackupRemote != nil {
+		out = append(out, remoteBackupSpec(opts))
+	}
 	for _, r := range cfg.Routes {
 		if opts.Upstreams != nil {
 			// The proxy has debounced its verdict already; two runs in a row

@@ -38,7 +38,7 @@ var _ prometheus.Collector = (*stateCollector)(nil)
 // Describe sends every gauge's descriptor.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upstreamUpDesc, certExpiryDesc, backupSuccessDesc, backupSizeDesc,
-		backupDurationDesc, backupVerifyDesc, checkUpDesc} {
+		backupDurationDesc, backupVerifyDesc, checkUpDesc, remoteSuccessDesc, remoteDurationDesc, remoteObjectsDesc, remoteDrillDesc} {
 		ch <- d
 	}
 	for _, d := range limitDescs {
@@ -66,6 +66,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(backupDurationDesc, b.LastDuration.Seconds())
 		gauge(backupVerifyDesc, unixSeconds(b.LastVerifySuccess))
 	}
+	collectRemote(s.BackupRemote, gauge)
 	for _, chk := range s.Checks {
 		if !chk.LastRun.IsZero() {
 			gauge(checkUpDesc, boolValue(chk.Up), chk.Name)

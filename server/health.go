@@ -18,12 +18,13 @@ import (
 func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	st := s.site.Load()
 	opts := health.Options{
-		Logger:    s.opts.Logger,
-		Registry:  s.registry,
-		Backup:    func() status.Backup { return s.registry.Snapshot().Backup },
-		Upstreams: s.routeUpstreams,
-		Traffic:   s.routeTraffic,
-		Specs:     s.logSpecs(),
+		Logger:       s.opts.Logger,
+		Registry:     s.registry,
+		Backup:       func() status.Backup { return s.registry.Snapshot().Backup },
+		BackupRemote: func() *status.RemoteBackup { return s.registry.Snapshot().BackupRemote },
+		Upstreams:    s.routeUpstreams,
+		Traffic:      s.routeTraffic,
+		Specs:        s.logSpecs(),
 	}
 	// The internal CA issues 7-day leaves and renews them itself: the
 	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.

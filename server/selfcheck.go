@@ -30,6 +30,7 @@ func selfCheck(cfg *config.Config) []string {
 	if m, ok := mode(cfg.Server.StateDir); ok && m&0o077 != 0 {
 		out = append(out, fmt.Sprintf("state dir %s has mode %04o (fix: chmod 0700)", cfg.Server.StateDir, m))
 	}
+	out = append(out, remoteSelfCheck(cfg)...)
 	if cfg.Backup != nil {
 		if m, ok := mode(cfg.Backup.Dir); ok && m&0o027 != 0 {
 			out = append(out, fmt.Sprintf("backup dir %s has mode %04o (fix: chmod 0750)", cfg.Backup.Dir, m))

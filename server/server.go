@@ -73,6 +73,7 @@ type Server struct {
 	lastErr         atomic.Value // string
 	notify          *sysd.Notifier
 	backup          *backupjob.Job // nil without [backup]
+	offsite         offsite        // [backup.remote] (server/remote.go)
 	warnings        []string       // start-up self-check findings
 	beat            atomic.Int64   // supervisor heartbeat, unix nanoseconds
 	frozen          atomic.Bool    // test hook: wedge the serving loop
@@ -105,11 +106,15 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 				if m := s.health.Load(); m != nil {
 					m.BackupSucceeded()
 				}
+				s.backupSucceeded()
 			}})
 		if err != nil {
 			return nil, err
 		}
 		s.backup = job
+	}
+	if err := s.newOffsite(cfg); err != nil {
+		return nil, err
 	}
 	s.warnings = selfCheck(cfg)
 	for _, w := range s.warnings {
@@ -314,6 +319,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.backup.Run(gctx) })
 	}
 	s.runLogShipping(gctx, g.Go)
+	s.startOffsite(g, gctx)
 	g.Go(func() error {
 		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
 	})

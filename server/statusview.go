@@ -35,7 +35,7 @@ func (s *Server) Status() admin.Status {
 		Certificates: certificatesView(snap.Certificates, now),
 		Routes:       routesView(cfg, snap.Upstreams, w),
 		Traffic:      trafficView(w),
-		Backup:       backupView(snap.Backup, now),
+		Backup:       withRemote(backupView(snap.Backup, now), snap.BackupRemote, now),
 		Checks:       checksView(cfg, snap.Checks, s.Health()),
 		Alerts:       alertsView(cfg.Alerts, snap.Alerts),
 		Limits:       snap.Limits,

@@ -79,6 +79,7 @@ type Registry struct {
 	upstreams map[string]Upstream // by route + " " + addr
 	certs     map[string]Certificate
 	backup    Backup
+	remote    *RemoteBackup // nil without [backup.remote]
 	checks    map[string]Check
 	alerts    []Alert
 	limits    Limits
@@ -153,6 +154,7 @@ type Snapshot struct {
 	Upstreams    []Upstream    `json:"upstreams"`
 	Certificates []Certificate `json:"certificates"`
 	Backup       Backup        `json:"backup"`
+	BackupRemote *RemoteBackup `json:"backup_remote,omitempty"`
 	Checks       []Check       `json:"checks"`
 	Alerts       []Alert       `json:"alerts"`
 	Limits       Limits        `json:"limits"`
@@ -163,6 +165,10 @@ func (r *Registry) Snapshot() Snapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...), Limits: r.limits}
+	if r.remote != nil {
+		rb := *r.remote
+		s.BackupRemote = &rb
+	}
 	for _, u := range r.upstreams {
 		s.Upstreams = append(s.Upstreams, u)
 	}
