@@ -91,6 +91,9 @@ type waiter struct {
 	started  time.Time
 	attempts int
 	holding  bool
+	// resent marks a wait after a connection failed once the request was
+	// sent (an idempotent request resent), not one that could not connect.
+	resent bool
 }
 
 // wait sleeps before the next attempt after cause (a failed attempt). It
@@ -142,6 +145,13 @@ func (w *waiter) release(rt *Route, req *http.Request, u *upstream, ok bool) {
 		return
 	}
 	w.rw.ended(&w.rw.served, "served")
+	if w.resent {
+		// Not a retry_window wait: an idempotent request resent once after
+		// its connection failed (a restarting upstream closing it).
+		rt.log.Debug("served after resending a request whose connection failed", "upstream", u.addr,
+			"waited", time.Since(w.started).Round(time.Millisecond).String(), "request_id", reqid.From(req.Context()))
+		return
+	}
 	if w.rw.log.allow(rt.now()) {
 		rt.log.Info("served after waiting for an upstream", "upstream", u.addr,
 			"waited", time.Since(w.started).Round(time.Millisecond).String(), "retries", w.attempts,
@@ -205,6 +215,7 @@ func (rt *Route) nextAttempt(req *http.Request, body *onceBody, u *upstream, err
 	case isDialError(err) && (windowOn || idempotent(req)):
 	case isConnFailure(err) && idempotent(req) && !*resent:
 		*resent = true
+		w.resent = w.resent || !w.holding
 	default:
 		return nil, err
 	}
