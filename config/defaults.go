@@ -95,6 +95,7 @@ func (c *Config) applyDefaults() {
 		c.Checks[i].applyDefaults(c.pos, fmt.Sprintf("check[%d]", i))
 	}
 	c.Alerts.applyDefaults()
+	c.Cluster.applyDefaults()
 }
 
 // applyDefaults fills the check's unset keys; key is its path in the file

@@ -58,6 +58,7 @@ func (c *Config) Validate() error {
 	v.backup()
 	v.checks()
 	v.alerts()
+	v.cluster()
 	return v.errs.orNil()
 }
 
