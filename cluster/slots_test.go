@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openTestCluster(t *testing.T, url, node string) *Cluster {
+	t.Helper()
+	c, err := Open(t.Context(), url, Options{Node: node, Version: "v1", Listeners: "127.0.0.1:1", LocalDir: t.TempDir(),
+		Release: func() string { return "r-" + node }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Three nodes claim each slot at once: one runs it; an older slot is
+// never claimed again; leadership follows the latest claim.
+func TestClaimSlotOnce(t *testing.T) {
+	url := needPostgres(t).createDB(t)
+	nodes := []*Cluster{openTestCluster(t, url, "a"), openTestCluster(t, url, "b"), openTestCluster(t, url, "c")}
+	base := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		slot := base.Add(time.Duration(i) * time.Minute)
+		var wg sync.WaitGroup
+		won := make([]bool, len(nodes))
+		for j, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := n.ClaimSlot(t.Context(), "backup", slot)
+				if err != nil {
+					t.Error(err)
+				}
+				won[j] = ok
+			}()
+		}
+		wg.Wait()
+		count := 0
+		for j, ok := range won {
+			if ok {
+				count++
+			}
+			if nodes[j].Leaders()["backup"] != ok {
+				t.Errorf("slot %d: node %d Leaders()=%v, claimed %v", i, j, nodes[j].Leaders()["backup"], ok)
+			}
+		}
+		if count != 1 {
+			t.Fatalf("slot %s claimed by %d nodes, want 1", slot, count)
+		}
+	}
+	if ok, err := nodes[0].ClaimSlot(t.Context(), "backup", base); ok || err != nil {
+		t.Errorf("an old slot was claimed again: %v, %v", ok, err)
+	}
+	if ok, err := nodes[1].ClaimSlot(t.Context(), "backup-remote", base); !ok || err != nil {
+		t.Errorf("another job's slot is independent: %v, %v", ok, err)
+	}
+}
+
+// Heartbeats fill the membership table; a node silent for DownAfter is
+// shown down.
+func TestMembers(t *testing.T) {
+	url := needPostgres(t).createDB(t)
+	a, b := openTestCluster(t, url, "a"), openTestCluster(t, url, "b")
+	for _, c := range []*Cluster{a, b} {
+		if err := c.beat(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.pool.Exec(t.Context(), `UPDATE edge.nodes SET last_seen = now() - make_interval(secs => $1) WHERE name = 'b'`,
+		DownAfter.Seconds()+1); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := a.Members(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(len(ms))
+	if len(ms) == 2 {
+		got = fmt.Sprintf("%s %s %v %s; %s %v", ms[0].Name, ms[0].Release, ms[0].Up, ms[0].Version, ms[1].Name, ms[1].Up)
+	}
+	if want := "a r-a true v1; b false"; got != want {
+		t.Errorf("members = %s, want %s", got, want)
+	}
+}
