@@ -25,13 +25,13 @@ const (
 // Storage is a certmagic.Storage in table edge.kv, with Lock/Unlock on
 // leases in edge.locks. It is safe for concurrent use.
 type Storage struct {
-	pool  *pgxpool.Pool
-	node  string
-	ttl   time.Duration
-	poll  time.Duration
-	log   *slog.Logger
-	mu    sync.Mutex
-	held  map[string]*lease // name -> lease this process holds
+	pool *pgxpool.Pool
+	node string
+	ttl  time.Duration
+	poll time.Duration
+	log  *slog.Logger
+	mu   sync.Mutex
+	held map[string]*lease // name -> lease this process holds
 }
 
 // StorageOptions tune a Storage; zero values take the defaults.
