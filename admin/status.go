@@ -44,6 +44,7 @@ type Status struct {
 	Backup       Backup        `json:"backup"`
 	Checks       []Check       `json:"checks"`
 	Alerts       Alerts        `json:"alerts"`
+	Cluster      *Cluster      `json:"cluster,omitempty"`
 }
 
 // Problem is one reason the state is not green.

@@ -24,8 +24,8 @@ type Options struct {
 	Node string
 	// Version is edge's version, shown in the cluster table.
 	Version string
-	// Listeners are this node's addresses, shown in the cluster table.
-	Listeners string
+	// Listeners returns this node's addresses, shown in the cluster table.
+	Listeners func() string
 	// Release returns the frontend release this node serves ("" unknown).
 	Release func() string
 	// LocalDir keeps the local copy of the certificate storage.
@@ -59,6 +59,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Cluster, erro
 	}
 	if opts.Release == nil {
 		opts.Release = func() string { return "" }
+	}
+	if opts.Listeners == nil {
+		opts.Listeners = func() string { return "" }
 	}
 	pc, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -137,7 +140,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 		VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, release = EXCLUDED.release,
 			listeners = EXCLUDED.listeners, started = EXCLUDED.started, last_seen = EXCLUDED.last_seen`,
-		c.opts.Node, c.opts.Version, c.opts.Release(), c.opts.Listeners, c.started)
+		c.opts.Node, c.opts.Version, c.opts.Release(), c.opts.Listeners(), c.started)
 	if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 func openTestCluster(t *testing.T, url, node string) *Cluster {
 	t.Helper()
-	c, err := Open(t.Context(), url, Options{Node: node, Version: "v1", Listeners: "127.0.0.1:1", LocalDir: t.TempDir(),
+	c, err := Open(t.Context(), url, Options{Node: node, Version: "v1", Listeners: func() string { return "127.0.0.1:1" }, LocalDir: t.TempDir(),
 		Release: func() string { return "r-" + node }})
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ var _ prometheus.Collector = (*stateCollector)(nil)
 // Describe sends every gauge's descriptor.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upstreamUpDesc, certExpiryDesc, backupSuccessDesc, backupSizeDesc,
-		backupDurationDesc, backupVerifyDesc, checkUpDesc} {
+		backupDurationDesc, backupVerifyDesc, checkUpDesc, clusterNodesDesc, clusterLeaderDesc} {
 		ch <- d
 	}
 }
@@ -68,6 +68,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(checkUpDesc, boolValue(chk.Up), chk.Name)
 		}
 	}
+	collectCluster(s.Cluster, gauge)
 }
 
 type upstreamUp struct {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitcourse/edge/admin"
 	"github.com/gitcourse/edge/backupjob"
+	"github.com/gitcourse/edge/cluster"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/status"
@@ -78,6 +79,7 @@ type Server struct {
 	registry        *status.Registry
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
+	cluster         *cluster.Cluster               // nil without [cluster] (server/cluster.go)
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -92,8 +94,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New()}
 	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
+	if err := s.openCluster(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Backup != nil {
-		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry,
+		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry, Claim: s.backupClaim(),
 			OnSuccess: func() {
 				if m := s.health.Load(); m != nil {
 					m.BackupSucceeded()
@@ -128,7 +133,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) apply(cfg *config.Config) error {
 	var mgr *tlsmgr.Manager
 	if cfg.Server.HTTPS != "" {
-		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout})
+		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout, Storage: s.certStorage()})
 		if err != nil {
 			return err
 		}
@@ -284,6 +289,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.reload.Unlock()
 	s.startHealth(g, gctx)
+	s.startCluster(g, gctx)
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
@@ -315,6 +321,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if m := s.tls.Load(); m != nil {
 		m.Stop()
 	}
+	s.closeCluster()
 	return err
 }
 

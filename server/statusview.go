@@ -38,6 +38,7 @@ func (s *Server) Status() admin.Status {
 		Backup:       backupView(snap.Backup, now),
 		Checks:       checksView(cfg, snap.Checks, s.Health()),
 		Alerts:       alertsView(cfg.Alerts, snap.Alerts),
+		Cluster:      snap.Cluster,
 	}
 	st.Assess(now)
 	return st

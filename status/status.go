@@ -81,6 +81,7 @@ type Registry struct {
 	backup    Backup
 	checks    map[string]Check
 	alerts    []Alert
+	cluster   *Cluster // nil without [cluster]
 }
 
 // New returns an empty registry.
@@ -154,13 +155,14 @@ type Snapshot struct {
 	Backup       Backup        `json:"backup"`
 	Checks       []Check       `json:"checks"`
 	Alerts       []Alert       `json:"alerts"`
+	Cluster      *Cluster      `json:"cluster,omitempty"`
 }
 
 // Snapshot copies the registry.
 func (r *Registry) Snapshot() Snapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...)}
+	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...), Cluster: r.clusterCopy()}
 	for _, u := range r.upstreams {
 		s.Upstreams = append(s.Upstreams, u)
 	}
