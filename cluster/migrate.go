@@ -44,6 +44,21 @@ var migrations = []string{
 		started   timestamptz NOT NULL,
 		last_seen timestamptz NOT NULL
 	);`,
+	// 2: alert incidents, one notification per incident for the cluster.
+	`CREATE TABLE edge.incidents (
+		check_name  text PRIMARY KEY,
+		opened_at   timestamptz NOT NULL,
+		opened_by   text NOT NULL,
+		resolved_at timestamptz,
+		resolved_by text
+	);
+	CREATE TABLE edge.incident_nodes (
+		check_name text NOT NULL,
+		node       text NOT NULL,
+		down       boolean NOT NULL,
+		at         timestamptz NOT NULL,
+		PRIMARY KEY (check_name, node)
+	);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

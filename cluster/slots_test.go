@@ -87,3 +87,76 @@ func TestMembers(t *testing.T) {
 		t.Errorf("members = %s, want %s", got, want)
 	}
 }
+
+// Three nodes see a check go down together: one notifies. It is resolved
+// once, by the last live node that saw it down; a new outage opens again.
+func TestIncidentsOnce(t *testing.T) {
+	url := needPostgres(t).createDB(t)
+	nodes := []*Cluster{openTestCluster(t, url, "a"), openTestCluster(t, url, "b"), openTestCluster(t, url, "c")}
+	for _, n := range nodes {
+		if err := n.beat(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		opened := make([]bool, len(nodes))
+		for i, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := n.OpenIncident(t.Context(), "api")
+				if err != nil {
+					t.Error(err)
+				}
+				opened[i] = ok
+			}()
+		}
+		wg.Wait()
+		if trues(opened) != 1 {
+			t.Fatalf("round %d: %d nodes opened the incident, want 1", round, trues(opened))
+		}
+		resolved := make([]bool, len(nodes))
+		for i, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := n.ResolveIncident(t.Context(), "api")
+				if err != nil {
+					t.Error(err)
+				}
+				resolved[i] = ok
+			}()
+		}
+		wg.Wait()
+		if trues(resolved) != 1 {
+			t.Fatalf("round %d: %d nodes resolved the incident, want 1", round, trues(resolved))
+		}
+	}
+	// One node still sees it down: nobody resolves until it recovers.
+	if ok, _ := nodes[0].OpenIncident(t.Context(), "db"); !ok {
+		t.Fatal("first down did not open")
+	}
+	if ok, _ := nodes[1].OpenIncident(t.Context(), "db"); ok {
+		t.Fatal("second down opened again")
+	}
+	if ok, _ := nodes[0].ResolveIncident(t.Context(), "db"); ok {
+		t.Error("resolved while node b still sees the check down")
+	}
+	if ok, _ := nodes[1].ResolveIncident(t.Context(), "db"); !ok {
+		t.Error("the last node to recover did not resolve")
+	}
+	if ok, _ := nodes[2].ResolveIncident(t.Context(), "never-down"); ok {
+		t.Error("resolved an incident that was never opened")
+	}
+}
+
+func trues(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}

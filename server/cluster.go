@@ -10,6 +10,7 @@ import (
 	"github.com/gitcourse/edge/backupjob"
 	"github.com/gitcourse/edge/cluster"
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/status"
 	"golang.org/x/sync/errgroup"
 )
@@ -60,6 +61,15 @@ func (s *Server) backupClaim() backupjob.ClaimFunc {
 		return nil
 	}
 	return s.cluster.ClaimSlot
+}
+
+// incidents decides which node notifies each incident: the cluster, or
+// nil (this instance notifies everything) for a single instance.
+func (s *Server) incidents() health.Incidents {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster
 }
 
 // startCluster runs the heartbeat and keeps the registry's cluster view

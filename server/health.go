@@ -23,6 +23,7 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 		Backup:    func() status.Backup { return s.registry.Snapshot().Backup },
 		Upstreams: s.routeUpstreams,
 		Traffic:   s.routeTraffic,
+		Incidents: s.incidents(),
 	}
 	// The internal CA issues 7-day leaves and renews them itself: the
 	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.
