@@ -76,12 +76,23 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
 		return 0, fmt.Errorf("migrate schema edge: take the migration lock: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS edge;
-		CREATE TABLE IF NOT EXISTS edge.schema_version (
+	// CREATE SCHEMA IF NOT EXISTS would still need CREATE on the database:
+	// a schema an administrator made for edge's role is used as it is.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'edge')`).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("migrate schema edge: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA edge`); err != nil {
+			return 0, fmt.Errorf("migrate schema edge: create it (the role needs CREATE on the database, "+
+				"or create schema edge owned by the role first): %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS edge.schema_version (
 			version    int PRIMARY KEY,
 			applied_at timestamptz NOT NULL DEFAULT now()
 		)`); err != nil {
-		return 0, fmt.Errorf("migrate schema edge: create it (the role needs CREATE on the database): %w", err)
+		return 0, fmt.Errorf("migrate schema edge: create its version table (the role needs CREATE on schema edge): %w", err)
 	}
 	var have int
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM edge.schema_version`).Scan(&have); err != nil {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -47,5 +49,31 @@ func TestMigrateConcurrentStart(t *testing.T) {
 	before, err := Migrate(t.Context(), app)
 	if err != nil || before != SchemaVersion() {
 		t.Errorf("second Migrate: before=%d err=%v, want %d, nil", before, err, SchemaVersion())
+	}
+}
+
+// A role without CREATE on the database migrates a schema "edge" that an
+// administrator created for it (docs/cluster.md, least privilege).
+func TestMigrateLeastPrivilege(t *testing.T) {
+	srv := needPostgres(t)
+	url := srv.createDB(t)
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	role := "edge_" + db
+	if err := srv.super(t.Context(),
+		"CREATE ROLE "+role+" LOGIN PASSWORD 'pw'",
+		"REVOKE CREATE ON DATABASE "+db+" FROM PUBLIC"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.super(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	limited := strings.Replace(url, appUser+":"+appPassword, role+":pw", 1)
+	if _, err := Migrate(t.Context(), newPool(t, limited)); err == nil || !strings.Contains(err.Error(), "CREATE on the database") {
+		t.Fatalf("Migrate without any right: %v, want an error naming the missing right", err)
+	}
+	if err := srv.superIn(t.Context(), db, "CREATE SCHEMA edge AUTHORIZATION "+role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.superIn(context.Background(), db, "DROP SCHEMA edge CASCADE") })
+	if _, err := Migrate(t.Context(), newPool(t, limited)); err != nil {
+		t.Fatalf("Migrate into a schema created for the role: %v", err)
 	}
 }

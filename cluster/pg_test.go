@@ -177,7 +177,12 @@ func (s *testServer) url(db string) string {
 }
 
 func (s *testServer) super(ctx context.Context, stmts ...string) error {
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%s/postgres?sslmode=disable", superPassword, s.port))
+	return s.superIn(ctx, "postgres", stmts...)
+}
+
+// superIn runs statements as the superuser in database db.
+func (s *testServer) superIn(ctx context.Context, db string, stmts ...string) error {
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%s/%s?sslmode=disable", superPassword, s.port, db))
 	if err != nil {
 		return err
 	}
