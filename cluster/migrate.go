@@ -59,6 +59,21 @@ var migrations = []string{
 		at         timestamptz NOT NULL,
 		PRIMARY KEY (check_name, node)
 	);`,
+	// 3: frontend releases: the build as a tar, and which one every node serves.
+	`CREATE TABLE edge.releases (
+		id       text PRIMARY KEY,
+		created  timestamptz NOT NULL,
+		node     text NOT NULL,
+		sha256   text NOT NULL,
+		size     bigint NOT NULL,
+		tar      bytea NOT NULL
+	);
+	CREATE TABLE edge.release_current (
+		only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+		id         text NOT NULL REFERENCES edge.releases (id),
+		changed_at timestamptz NOT NULL,
+		changed_by text NOT NULL
+	);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

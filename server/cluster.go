@@ -79,6 +79,7 @@ func (s *Server) startCluster(g *errgroup.Group, ctx context.Context) {
 		return
 	}
 	g.Go(func() error { return s.cluster.Run(ctx) })
+	g.Go(func() error { return s.syncReleases(ctx) })
 	g.Go(func() error {
 		t := time.NewTicker(cluster.HeartbeatInterval)
 		defer t.Stop()
