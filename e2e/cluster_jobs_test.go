@@ -167,7 +167,7 @@ func TestClusterBackupOncePerSlot(t *testing.T) {
 	for _, d := range dirs {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".json") {
+			if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") { // not .state.json
 				manifests++
 			}
 		}
