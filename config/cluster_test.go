@@ -55,3 +55,12 @@ func TestClusterSection(t *testing.T) {
 		})
 	}
 }
+
+// The SPEC example's [cluster] decodes with its environment.
+func TestSpecExampleCluster(t *testing.T) {
+	src, _ := specSource(t)
+	cfg := mustParse(t, src, specEnv())
+	if c := cfg.Cluster; c == nil || c.Node != "web-1" || c.DatabaseURL.Reveal() != specEnv()["EDGE_CLUSTER_DATABASE_URL"] {
+		t.Errorf("cluster = %+v", c)
+	}
+}

@@ -106,14 +106,13 @@ email = { smtp = %q, from = "edge@example.com", to = ["ops@example.com"] }
 	failing.Store(true)
 	waitLogCount(t, nodes, `"msg":"check down"`, 3, 20*time.Second)
 	waitLogCount(t, nodes, "alert left to another instance of the cluster", 2, 10*time.Second)
-	mails, err := sink.WaitMessages(1, 10*time.Second)
-	if err != nil {
+	if _, err := sink.WaitMessages(1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	failing.Store(false)
 	waitLogCount(t, nodes, `"msg":"check up"`, 3, 20*time.Second)
 	waitLogCount(t, nodes, "alert left to another instance of the cluster", 4, 10*time.Second)
-	mails, err = sink.WaitMessages(2, 10*time.Second)
+	mails, err := sink.WaitMessages(2, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
