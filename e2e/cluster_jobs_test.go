@@ -119,6 +119,24 @@ email = { smtp = %q, from = "edge@example.com", to = ["ops@example.com"] }
 	if len(mails) != 2 || !strings.Contains(mails[0].Subject(), "DOWN: api") || !strings.Contains(mails[1].Subject(), "RESOLVED: api") {
 		t.Errorf("mails: %q; want one DOWN and one RESOLVED for three nodes", subjects(mails))
 	}
+
+	// A node dies: after three missed heartbeats it is shown down and
+	// alerted once, by one of the two survivors.
+	nodes[2].kill()
+	nodes[2].stopped = true
+	killed := time.Now()
+	waitLogCount(t, nodes[:2], `"msg":"cluster node state changed"`, 2, 40*time.Second)
+	mails, err = sink.WaitMessages(3, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("node killed: alerted %s later", time.Since(killed).Round(time.Second))
+	if len(mails) != 3 || !strings.Contains(mails[2].Subject(), "DOWN: cluster node n2") {
+		t.Errorf("mails: %q; want a third, one DOWN for node n2", subjects(mails))
+	}
+	if members, raw := clusterStatus(t, nodes[0]); members["n2"] || !members["n1"] {
+		t.Errorf("status -cluster after the kill: %s; want n2 down, n1 up", raw)
+	}
 }
 
 func subjects(ms []alerttest.Mail) []string {

@@ -84,8 +84,11 @@ func (s *Server) startCluster(g *errgroup.Group, ctx context.Context) {
 		t := time.NewTicker(cluster.HeartbeatInterval)
 		defer t.Stop()
 		view := status.Cluster{Node: s.cluster.Node()}
+		var watch nodeWatch
 		for {
-			s.refreshCluster(ctx, &view)
+			if s.refreshCluster(ctx, &view) {
+				s.watchNodes(ctx, &watch, view.Nodes)
+			}
 			select {
 			case <-ctx.Done():
 				return nil
@@ -96,8 +99,9 @@ func (s *Server) startCluster(g *errgroup.Group, ctx context.Context) {
 }
 
 // refreshCluster reads the membership table into view (keeping the last
-// table read when PostgreSQL is down) and records it.
-func (s *Server) refreshCluster(ctx context.Context, view *status.Cluster) {
+// table read when PostgreSQL is down) and records it; it reports whether
+// the table was read.
+func (s *Server) refreshCluster(ctx context.Context, view *status.Cluster) bool {
 	members, err := s.cluster.Members(ctx)
 	view.Error, view.CheckedAt = "", time.Now().UTC()
 	if err != nil {
@@ -111,6 +115,7 @@ func (s *Server) refreshCluster(ctx context.Context, view *status.Cluster) {
 	}
 	view.Leaders = s.cluster.Leaders()
 	s.registry.SetCluster(*view)
+	return err == nil
 }
 
 // closeCluster ends the cluster's connections after everything stopped.
