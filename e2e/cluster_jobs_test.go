@@ -189,9 +189,16 @@ func TestClusterBackupOncePerSlot(t *testing.T) {
 	if done != len(claims) {
 		t.Errorf("%d dumps finished on the three nodes for %d claimed slots %v, want one each", done, len(claims), claims)
 	}
+	manifests := 0
 	for _, d := range dirs {
-		if _, err := os.Stat(d); err != nil {
-			t.Errorf("backup dir %s: %v", d, err)
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+				manifests++
+			}
 		}
+	}
+	if manifests == 0 || manifests > len(claims) {
+		t.Errorf("%d backups kept on disk for %d slots", manifests, len(claims))
 	}
 }
