@@ -74,6 +74,8 @@ var migrations = []string{
 		changed_at timestamptz NOT NULL,
 		changed_by text NOT NULL
 	);`,
+	// 4: the last successful run of each singleton job, for freshness checks.
+	`ALTER TABLE edge.job_slots ADD COLUMN last_success timestamptz, ADD COLUMN last_success_node text;`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

@@ -47,3 +47,34 @@ func (c *Cluster) Leaders() map[string]bool {
 	}
 	return out
 }
+
+// JobSucceeded records that this node finished a run of job, so that
+// every node's freshness check sees the cluster's last success, not only
+// its own.
+func (c *Cluster) JobSucceeded(ctx context.Context, job string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	_, err := c.pool.Exec(ctx, `INSERT INTO edge.job_slots (job, last_slot, node, claimed_at, last_success, last_success_node)
+		VALUES ($1, '-infinity', $2, now(), now(), $2)
+		ON CONFLICT (job) DO UPDATE SET last_success = now(), last_success_node = EXCLUDED.last_success_node`, job, c.opts.Node)
+	if err != nil {
+		return fmt.Errorf("record %s success: %w", job, err)
+	}
+	return nil
+}
+
+// LastSuccess is when a run of job last succeeded on any node (zero
+// when none did).
+func (c *Cluster) LastSuccess(ctx context.Context, job string) (time.Time, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	var at *time.Time
+	err := c.pool.QueryRow(ctx, `SELECT last_success FROM edge.job_slots WHERE job = $1`, job).Scan(&at)
+	if isNoRows(err) || (err == nil && at == nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s last success: %w", job, err)
+	}
+	return at.UTC(), nil
+}

@@ -160,3 +160,25 @@ func trues(bs []bool) int {
 	}
 	return n
 }
+
+// A success recorded by the node that ran a slot is seen by every node.
+func TestJobLastSuccessShared(t *testing.T) {
+	url := needPostgres(t).createDB(t)
+	a, b := openTestCluster(t, url, "a"), openTestCluster(t, url, "b")
+	if at, err := b.LastSuccess(t.Context(), "backup"); err != nil || !at.IsZero() {
+		t.Fatalf("LastSuccess before any = %v, %v; want zero", at, err)
+	}
+	if ok, err := a.ClaimSlot(t.Context(), "backup", time.Now()); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	before := time.Now().Add(-time.Minute)
+	if err := a.JobSucceeded(t.Context(), "backup"); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := b.LastSuccess(t.Context(), "backup"); err != nil || at.Before(before) {
+		t.Errorf("b sees LastSuccess %v, %v; want a's success", at, err)
+	}
+	if ok, _ := b.ClaimSlot(t.Context(), "backup", time.Now().Add(time.Minute)); !ok {
+		t.Error("recording a success must not block the next slot")
+	}
+}

@@ -113,6 +113,11 @@ func (s *Server) refreshCluster(ctx context.Context, view *status.Cluster) bool 
 				Listeners: m.Listeners, LastSeen: m.LastSeen, Up: m.Up})
 		}
 	}
+	if err == nil {
+		if at, err := s.cluster.LastSuccess(ctx, backupjob.ClaimJob); err == nil {
+			view.BackupLastSuccess = at
+		}
+	}
 	view.Leaders = s.cluster.Leaders()
 	s.registry.SetCluster(*view)
 	return err == nil
@@ -123,4 +128,27 @@ func (s *Server) closeCluster() {
 	if s.cluster != nil {
 		s.cluster.Close()
 	}
+}
+
+// backupSucceededInCluster records a scheduled backup's success for the
+// other nodes' freshness checks.
+func (s *Server) backupSucceededInCluster() {
+	if s.cluster == nil {
+		return
+	}
+	if err := s.cluster.JobSucceeded(context.Background(), backupjob.ClaimJob); err != nil {
+		s.log.Warn("backup success not recorded in the cluster", "error", err)
+	}
+}
+
+// backupState is the backup state the freshness check judges: this
+// node's, with the cluster's last success when it is newer (in a cluster
+// a node may never win a slot, and must not report stale backups).
+func (s *Server) backupState() status.Backup {
+	snap := s.registry.Snapshot()
+	b := snap.Backup
+	if c := snap.Cluster; c != nil && c.BackupLastSuccess.After(b.LastSuccess) {
+		b.LastSuccess = c.BackupLastSuccess
+	}
+	return b
 }

@@ -20,7 +20,7 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	opts := health.Options{
 		Logger:    s.opts.Logger,
 		Registry:  s.registry,
-		Backup:    func() status.Backup { return s.registry.Snapshot().Backup },
+		Backup:    s.backupState,
 		Upstreams: s.routeUpstreams,
 		Traffic:   s.routeTraffic,
 		Incidents: s.incidents(),

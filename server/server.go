@@ -103,6 +103,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 				if m := s.health.Load(); m != nil {
 					m.BackupSucceeded()
 				}
+				s.backupSucceededInCluster()
 			}})
 		if err != nil {
 			return nil, err

@@ -16,6 +16,9 @@ type Cluster struct {
 	Error string `json:"error,omitempty"`
 	// CheckedAt is when the table was read.
 	CheckedAt time.Time `json:"checked_at"`
+	// BackupLastSuccess is when a scheduled backup last succeeded on any
+	// node; zero when none did.
+	BackupLastSuccess time.Time `json:"backup_last_success,omitempty"`
 }
 
 // ClusterNode is one member as its heartbeats show it.
