@@ -133,12 +133,19 @@ func TestIncidentsOnce(t *testing.T) {
 			t.Fatalf("round %d: %d nodes resolved the incident, want 1", round, trues(resolved))
 		}
 	}
-	// One node still sees it down: nobody resolves until it recovers.
-	if ok, _ := nodes[0].OpenIncident(t.Context(), "db"); !ok {
-		t.Fatal("first down did not open")
+	// One node of three alone sees it down: no alert. A second one makes
+	// a majority and opens it; the third does not open it again.
+	if ok, _ := nodes[0].OpenIncident(t.Context(), "db"); ok {
+		t.Fatal("one node of three opened an incident alone")
 	}
-	if ok, _ := nodes[1].OpenIncident(t.Context(), "db"); ok {
-		t.Fatal("second down opened again")
+	if ok, _ := nodes[1].OpenIncident(t.Context(), "db"); !ok {
+		t.Fatal("the majority's vote did not open the incident")
+	}
+	if ok, _ := nodes[2].OpenIncident(t.Context(), "db"); ok {
+		t.Fatal("the third down opened it again")
+	}
+	if ok, _ := nodes[2].ResolveIncident(t.Context(), "db"); ok {
+		t.Error("resolved while nodes a and b still see the check down")
 	}
 	if ok, _ := nodes[0].ResolveIncident(t.Context(), "db"); ok {
 		t.Error("resolved while node b still sees the check down")
