@@ -44,6 +44,7 @@ func (s *Status) Assess(now time.Time) {
 	a.backup(s.Backup)
 	a.remote(s.Backup.Remote)
 	a.checks(s.Checks, now.Sub(s.StartedAt))
+	a.cluster(s.Cluster)
 	if r := s.Alerts.Recent; len(r) > 0 && !r[0].OK {
 		a.add(Amber, "alert", "the last alert on %s could not be sent: %s", r[0].Channel, orUnknown(r[0].Error))
 	}

@@ -52,7 +52,8 @@ type Status struct {
 	// clients rejected most.
 	Limits status.Limits `json:"limits"`
 	// Logs is the log shipping sink; absent without [logs].
-	Logs *LogSink `json:"logs,omitempty"`
+	Logs    *LogSink `json:"logs,omitempty"`
+	Cluster *Cluster `json:"cluster,omitempty"`
 }
 
 // Problem is one reason the state is not green.

@@ -47,6 +47,10 @@ type Options struct {
 	// OnSuccess, when set, is called after each successful backup (the
 	// dead man's switch of the health monitor).
 	OnSuccess func()
+	// Claim, when set, is asked before each scheduled run whether this
+	// process runs that slot (in a cluster exactly one node does); nil
+	// always runs it.
+	Claim ClaimFunc
 }
 
 // Job takes, verifies and prunes the backups of one database.

@@ -22,7 +22,9 @@ func (j *Job) Run(ctx context.Context) error {
 	if j.sched.Due(j.State().LastSuccess, j.opts.Now()) {
 		j.log.Info("catching up: no successful backup since the last scheduled time",
 			"last_success", j.State().LastSuccess)
-		j.attempt(ctx)
+		if j.mayRun(ctx, j.sched.Next(j.State().LastSuccess)) {
+			j.attempt(ctx)
+		}
 	} else {
 		j.verifyPending(ctx)
 	}
@@ -35,7 +37,9 @@ func (j *Job) Run(ctx context.Context) error {
 		if !j.waitUntil(ctx, next) {
 			return nil
 		}
-		j.attempt(ctx)
+		if j.mayRun(ctx, next) {
+			j.attempt(ctx)
+		}
 	}
 }
 

@@ -55,9 +55,10 @@ func reloadCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 }
 
 func statusCmd(ctx context.Context, args []string, out, _ io.Writer) error {
-	fs := newFlags("status", "[-json] [-config FILE]", out)
+	fs := newFlags("status", "[-json] [-cluster] [-config FILE]", out)
 	cfgPath := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print the status as JSON")
+	asCluster := fs.Bool("cluster", false, "show every node of the cluster (needs [cluster])")
 	if err := helpOrParse(fs, args, out); err != nil {
 		return err
 	}
@@ -68,6 +69,9 @@ func statusCmd(ctx context.Context, args []string, out, _ io.Writer) error {
 	body, err := callControl(ctx, path, explicit, "GET", "/status")
 	if err != nil {
 		return err
+	}
+	if *asCluster {
+		return printClusterStatus(out, body, *asJSON)
 	}
 	if *asJSON {
 		_, err := out.Write(body)

@@ -50,7 +50,7 @@ func releaseCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 	}
 	printSwitch(out, res, root)
 	tellEdge(ctx, sock, out, errOut)
-	return nil
+	return shareRelease(ctx, fs, res.ID, fs.Arg(0), out, errOut)
 }
 
 // printSwitch reports the symlink switch, the carried files and the prune.

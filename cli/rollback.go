@@ -41,7 +41,7 @@ func rollbackCmd(ctx context.Context, args []string, out, errOut io.Writer) erro
 	fmt.Fprintf(out, "rolled back from %s to %s\n", res.Previous, res.ID)
 	printSwitch(out, res, root)
 	tellEdge(ctx, sock, out, errOut)
-	return nil
+	return shareRollback(ctx, fs, res.ID, out, errOut)
 }
 
 func listReleases(out io.Writer, root string, asJSON bool) error {

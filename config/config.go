@@ -34,6 +34,9 @@ type Config struct {
 	// Logs ships edge's log lines to a central collector; nil when the
 	// table is absent (config/logs.go).
 	Logs *Logs `toml:"logs"`
+	// Cluster shares state with other edge instances in PostgreSQL; nil
+	// when the table is absent (a single instance).
+	Cluster *Cluster `toml:"cluster"`
 
 	// File is the path the configuration was read from; "" for built-in defaults.
 	File string `toml:"-"`
@@ -244,6 +247,20 @@ type Admin struct {
 	// (for monitoring scrapers); at least 16 characters, from the
 	// environment, such as "${EDGE_ADMIN_TOKEN}". Default: none.
 	Token Secret `toml:"token"`
+}
+
+// Cluster makes every edge instance that uses the same database one
+// cluster: certificates, locks, backup slots and membership are shared
+// there (schema "edge"); each node keeps local copies to serve while
+// PostgreSQL is down.
+type Cluster struct {
+	// DatabaseURL is the PostgreSQL database holding schema "edge" (from
+	// the environment). edge creates and migrates the schema itself and
+	// never touches other schemas.
+	DatabaseURL Secret `toml:"database_url"`
+	// Node is this instance's name, unique in the cluster: letters,
+	// digits, ".", "-" and "_", at most 63. Default: the host name.
+	Node string `toml:"node"`
 }
 
 // Backup configures PostgreSQL backups.

@@ -108,6 +108,7 @@ func (c *Config) applyDefaults() {
 	if c.Logs != nil {
 		c.Logs.applyDefaults()
 	}
+	c.Cluster.applyDefaults()
 }
 
 // applyDefaults fills the check's unset keys; key is its path in the file

@@ -35,17 +35,19 @@ const (
 // specEnv is the environment the SPEC example needs.
 func specEnv() map[string]string {
 	return map[string]string{
-		"EDGE_ADMIN_BCRYPT":    testHash,
-		"DATABASE_URL":         databaseURL,
-		"SMTP_USER":            smtpUser,
-		"SMTP_PASSWORD":        smtpPassword,
-		"TELEGRAM_TOKEN":       telegramToken,
-		"ALERT_WEBHOOK_URL":    webhookURL,
-		"EDGE_ADMIN_TOKEN":     adminToken,
-		"HEARTBEAT_URL":        heartbeatURL,
-		"BACKUP_HEARTBEAT_URL": backupBeatURL,
-		"S3_ACCESS_KEY":        "AKIAEXAMPLE",
-		"S3_SECRET_KEY":        "secret-example",
+		"EDGE_ADMIN_BCRYPT":         testHash,
+		"DATABASE_URL":              databaseURL,
+		"SMTP_USER":                 smtpUser,
+		"SMTP_PASSWORD":             smtpPassword,
+		"TELEGRAM_TOKEN":            telegramToken,
+		"ALERT_WEBHOOK_URL":         webhookURL,
+		"EDGE_ADMIN_TOKEN":          adminToken,
+		"HEARTBEAT_URL":             heartbeatURL,
+		"BACKUP_HEARTBEAT_URL":      backupBeatURL,
+		"S3_ACCESS_KEY":             "AKIAEXAMPLE",
+		"S3_SECRET_KEY":             "secret-example",
+		"EDGE_CLUSTER_DATABASE_URL": databaseURL,
+		"HOSTNAME":                  "web-1",
 	}
 }
 

@@ -61,6 +61,7 @@ func (c *Config) Validate() error {
 	v.alerts()
 	v.limits()
 	v.logs()
+	v.cluster()
 	return v.errs.orNil()
 }
 

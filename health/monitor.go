@@ -52,6 +52,9 @@ type Options struct {
 	History history.Options
 	// Specs are run besides the configured checks.
 	Specs []Spec
+	// Incidents, when set, decides which instance of a cluster notifies
+	// each incident; nil: this instance notifies every transition.
+	Incidents Incidents
 }
 
 // Monitor runs the checks, keeps their history and sends the alerts.
@@ -63,6 +66,8 @@ type Monitor struct {
 	alerts  *alert.Dispatcher
 	history *history.Store
 	beat    heartbeat
+	// incidents queues alerts for the cluster's verdict (Options.Incidents).
+	incidents *incidentQueue
 }
 
 // New builds the monitor for cfg and loads the history. It starts no
@@ -84,7 +89,7 @@ func New(cfg *config.Config, opts Options) (*Monitor, error) {
 		opts.HTTPClient = NewHTTPClient()
 	}
 	log := opts.Logger.With("component", "health")
-	m := &Monitor{opts: opts, log: log, repeat: cfg.Alerts.Repeat.Duration}
+	m := &Monitor{opts: opts, log: log, repeat: cfg.Alerts.Repeat.Duration, incidents: newIncidentQueue()}
 	targets := opts.Targets
 	if targets == nil {
 		targets = alert.FromConfig(cfg.Alerts, nil)
@@ -139,6 +144,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { m.sampleLoop(ctx) })
 	wg.Go(func() { m.beat.run(ctx, m.healthy) })
+	wg.Go(func() { m.runIncidents(ctx) })
 	m.log.Info("health checks running", "checks", len(m.checks), "channels", m.alerts.Channels())
 	wg.Wait()
 	return nil

@@ -121,15 +121,15 @@ func (m *Monitor) observe(c *check, at time.Time, took time.Duration, err error)
 		m.log.Warn("check down", "check", c.Name, "kind", c.Kind, "error", c.m.downErr, "failed_runs", c.m.failRun)
 		m.transition(c, at, false, c.m.downErr)
 		c.lastAlert = at
-		m.alerts.Enqueue(m.message(c, eventDown, at))
+		m.notify(c.Name, m.message(c, eventDown, at))
 	case changed:
 		m.log.Info("check up", "check", c.Name, "kind", c.Kind, "down_since", c.m.recoveredFrom, "last_error", c.m.lastErr,
 			"needed_runs", c.m.needed())
 		m.transition(c, at, true, "")
-		m.alerts.Enqueue(m.message(c, eventResolved, at))
+		m.notify(c.Name, m.message(c, eventResolved, at))
 	case !c.m.up && m.repeat > 0 && at.Sub(c.lastAlert) >= m.repeat:
 		c.lastAlert = at
-		m.alerts.Enqueue(m.message(c, eventRepeat, at))
+		m.notify(c.Name, m.message(c, eventRepeat, at))
 	}
 	switch {
 	case warn && !c.warned && c.m.up:

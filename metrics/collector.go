@@ -38,7 +38,7 @@ var _ prometheus.Collector = (*stateCollector)(nil)
 // Describe sends every gauge's descriptor.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{upstreamUpDesc, certExpiryDesc, backupSuccessDesc, backupSizeDesc,
-		backupDurationDesc, backupVerifyDesc, checkUpDesc, remoteSuccessDesc, remoteDurationDesc, remoteObjectsDesc, remoteDrillDesc} {
+		backupDurationDesc, backupVerifyDesc, checkUpDesc, remoteSuccessDesc, remoteDurationDesc, remoteObjectsDesc, remoteDrillDesc, clusterNodesDesc, clusterLeaderDesc} {
 		ch <- d
 	}
 	for _, d := range limitDescs {
@@ -73,6 +73,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	collectLimits(ch, s.Limits)
+	collectCluster(s.Cluster, gauge)
 }
 
 type upstreamUp struct {

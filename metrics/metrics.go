@@ -12,6 +12,8 @@
 //	edge_backup_last_duration_seconds             gauge
 //	edge_backup_verify_last_success_timestamp_seconds gauge, Unix seconds, 0 never
 //	edge_check_up{check}                          gauge, 1 up / 0 down
+//	edge_cluster_nodes{state}                     gauge, nodes up / down ([cluster] only)
+//	edge_cluster_leader{job}                      gauge, 1 on the node that ran the latest slot
 //	edge_build_info{version}                      gauge, always 1
 //	edge_limited_requests_total{limit}            counter, [[limit]] rejections
 //	edge_banned_clients                           gauge

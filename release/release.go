@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -53,6 +54,10 @@ type Options struct {
 	Now func() time.Time
 	// Workers compress files in parallel. Default: the number of CPUs.
 	Workers int
+	// ID names the new release instead of the clock (a cluster installs
+	// the release another node made under the same id). It must be a new
+	// release id.
+	ID string
 }
 
 func (o Options) now() time.Time {
@@ -105,6 +110,12 @@ func Install(ctx context.Context, src string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	id := nextID(opts.now(), rels)
+	if opts.ID != "" {
+		if !validName(opts.ID) || slices.Contains(rels, opts.ID) {
+			return nil, fmt.Errorf("release id %q: not a new release name", opts.ID)
+		}
+		id = opts.ID
+	}
 	res := &Result{ID: id, Dir: l.dir(id), Previous: cur}
 	tmp := filepath.Join(l.releases, ".tmp-"+id)
 	if err := l.build(ctx, src, tmp, id, cur, opts, res); err != nil {

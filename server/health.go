@@ -20,11 +20,12 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	opts := health.Options{
 		Logger:       s.opts.Logger,
 		Registry:     s.registry,
-		Backup:       func() status.Backup { return s.registry.Snapshot().Backup },
+		Backup:       s.backupState,
 		BackupRemote: func() *status.RemoteBackup { return s.registry.Snapshot().BackupRemote },
 		Upstreams:    s.routeUpstreams,
 		Traffic:      s.routeTraffic,
 		Specs:        s.logSpecs(),
+		Incidents:    s.incidents(),
 	}
 	// The internal CA issues 7-day leaves and renews them itself: the
 	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.

@@ -30,6 +30,9 @@ func (s *Server) SetClaimSlot(fn ClaimFunc) { s.offsite.claim = fn }
 // [backup.remote] or [backup]). It starts nothing.
 func (s *Server) newOffsite(cfg *config.Config) error {
 	s.offsite.kick = make(chan struct{}, 1)
+	if s.offsite.claim == nil {
+		s.offsite.claim = s.remoteClaim()
+	}
 	if cfg.Backup == nil || cfg.Backup.Remote == nil || s.backup == nil {
 		return nil
 	}

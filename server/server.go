@@ -22,6 +22,7 @@ import (
 
 	"github.com/gitcourse/edge/admin"
 	"github.com/gitcourse/edge/backupjob"
+	"github.com/gitcourse/edge/cluster"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/logship"
@@ -82,6 +83,7 @@ type Server struct {
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
 	ship            *logship.Shipper               // nil without [logs] (server/logship.go)
 	h3              *h3Listener                    // nil when HTTP/3 is off (server/http3.go)
+	cluster         *cluster.Cluster               // nil without [cluster] (server/cluster.go)
 }
 
 // New builds the server for cfg and binds its listeners. It starts no
@@ -100,13 +102,17 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New(), ship: ship}
 	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
+	if err := s.openCluster(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Backup != nil {
-		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry,
+		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry, Claim: s.backupClaim(),
 			OnSuccess: func() {
 				if m := s.health.Load(); m != nil {
 					m.BackupSucceeded()
 				}
 				s.backupSucceeded()
+				s.backupSucceededInCluster()
 			}})
 		if err != nil {
 			return nil, err
@@ -141,7 +147,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) apply(cfg *config.Config) error {
 	var mgr *tlsmgr.Manager
 	if cfg.Server.HTTPS != "" {
-		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout})
+		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout, Storage: s.certStorage()})
 		if err != nil {
 			return err
 		}
@@ -307,6 +313,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.reload.Unlock()
 	s.startHealth(g, gctx)
+	s.startCluster(g, gctx)
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
@@ -341,6 +348,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if m := s.tls.Load(); m != nil {
 		m.Stop()
 	}
+	s.closeCluster()
 	return err
 }
 

@@ -40,6 +40,7 @@ func (s *Server) Status() admin.Status {
 		Alerts:       alertsView(cfg.Alerts, snap.Alerts),
 		Limits:       snap.Limits,
 		Logs:         s.logSinkView(),
+		Cluster:      snap.Cluster,
 	}
 	st.Assess(now)
 	return st

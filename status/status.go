@@ -83,6 +83,7 @@ type Registry struct {
 	checks    map[string]Check
 	alerts    []Alert
 	limits    Limits
+	cluster   *Cluster // nil without [cluster]
 }
 
 // New returns an empty registry.
@@ -158,13 +159,14 @@ type Snapshot struct {
 	Checks       []Check       `json:"checks"`
 	Alerts       []Alert       `json:"alerts"`
 	Limits       Limits        `json:"limits"`
+	Cluster      *Cluster      `json:"cluster,omitempty"`
 }
 
 // Snapshot copies the registry.
 func (r *Registry) Snapshot() Snapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...), Limits: r.limits}
+	s := Snapshot{Backup: r.backup, Alerts: append([]Alert(nil), r.alerts...), Limits: r.limits, Cluster: r.clusterCopy()}
 	if r.remote != nil {
 		rb := *r.remote
 		s.BackupRemote = &rb

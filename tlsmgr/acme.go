@@ -33,7 +33,7 @@ const (
 // names are ever managed: there is no on-demand issuance.
 type acme struct {
 	names   []string
-	storage *certmagic.FileStorage
+	storage certmagic.Storage
 	issuer  *certmagic.ACMEIssuer
 	cfg     *certmagic.Config
 	cache   *certmagic.Cache
@@ -45,10 +45,13 @@ type acme struct {
 	ready   chan struct{}     // closed when every name has a certificate
 }
 
-func newACME(c *config.Config, names []string, log *slog.Logger, zl *zap.Logger) (*acme, error) {
+func newACME(c *config.Config, names []string, storage certmagic.Storage, log *slog.Logger, zl *zap.Logger) (*acme, error) {
+	if storage == nil {
+		storage = &certmagic.FileStorage{Path: filepath.Join(c.Server.StateDir, "certs")}
+	}
 	a := &acme{
 		names:   names,
-		storage: &certmagic.FileStorage{Path: filepath.Join(c.Server.StateDir, "certs")},
+		storage: storage,
 		renew:   c.TLS.RenewInterval.Duration,
 		log:     log,
 		pending: map[string]string{},

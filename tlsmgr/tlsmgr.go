@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddyserver/certmagic"
 	"github.com/gitcourse/edge/config"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// LogWriter receives certmagic's own warnings as JSON lines.
 	LogWriter io.Writer
+	// Storage holds the ACME account, certificates, OCSP staples and
+	// locks; instances sharing one Storage are one cluster. nil: a
+	// certmagic.FileStorage in {state_dir}/certs.
+	Storage certmagic.Storage
 }
 
 // New builds the manager for cfg. With ACME names it creates certmagic's
@@ -87,7 +92,7 @@ func New(cfg *config.Config, opts Options) (*Manager, error) {
 		}
 		m.ca = ca
 	case len(uncovered) > 0:
-		a, err := newACME(cfg, uncovered, m.log, zapLogger(opts.LogWriter))
+		a, err := newACME(cfg, uncovered, opts.Storage, m.log, zapLogger(opts.LogWriter))
 		if err != nil {
 			return nil, err
 		}
