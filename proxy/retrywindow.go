@@ -94,6 +94,20 @@ type waiter struct {
 	// resent marks a wait after a connection failed once the request was
 	// sent (an idempotent request resent), not one that could not connect.
 	resent bool
+	// resends counts the times an idempotent request was sent again.
+	resends int
+}
+
+// maxResendsInWindow caps how often an idempotent request that reached an
+// upstream is sent again within retry_window, so that an upstream which
+// drops every request does not receive each one many times over.
+const maxResendsInWindow = 3
+
+func maxResends(windowOn bool) int {
+	if windowOn {
+		return maxResendsInWindow
+	}
+	return 1
 }
 
 // wait sleeps before the next attempt after cause (a failed attempt). It
@@ -146,8 +160,8 @@ func (w *waiter) release(rt *Route, req *http.Request, u *upstream, ok bool) {
 	}
 	w.rw.ended(&w.rw.served, "served")
 	if w.resent {
-		// Not a retry_window wait: an idempotent request resent once after
-		// its connection failed (a restarting upstream closing it).
+		// Not a retry_window wait: an idempotent request resent after its
+		// connection failed (a restarting upstream closing it).
 		rt.log.Debug("served after resending a request whose connection failed", "upstream", u.addr,
 			"waited", time.Since(w.started).Round(time.Millisecond).String(), "request_id", reqid.From(req.Context()))
 		return
@@ -165,8 +179,9 @@ func (w *waiter) release(rt *Route, req *http.Request, u *upstream, ok bool) {
 //     again on whichever is available after a short backoff until one
 //     accepts or the window ends; any method, since nothing was sent;
 //   - a connection that failed after sending (reset, closed) is retried
-//     once, and only for an idempotent request whose body was not read:
-//     at once on another available upstream, else after a wait.
+//     only for an idempotent request whose body was not read: at once on
+//     another available upstream, else after a wait; once without
+//     retry_window, up to maxResendsInWindow times within it.
 //
 // The body is wrapped so that a failed attempt does not close it; it is
 // never read before a connection exists.
@@ -180,7 +195,6 @@ func (rt *Route) exchange(req *http.Request) (*http.Response, error) {
 		req = &first
 	}
 	w := waiter{rw: &rt.retry}
-	resent := false
 	for attempt := 0; ; attempt++ {
 		if u == nil { // not one of ours: rewrite always picks from the route
 			return nil, errors.New("upstream " + req.URL.Host + " is not in route " + rt.path)
@@ -194,7 +208,7 @@ func (rt *Route) exchange(req *http.Request) (*http.Response, error) {
 			w.release(rt, req, u, true)
 			return res, nil
 		}
-		next, err := rt.nextAttempt(req, body, u, err, attempt, &resent, &w)
+		next, err := rt.nextAttempt(req, body, u, err, attempt, &w)
 		if next == nil {
 			w.release(rt, req, u, false)
 			return nil, err
@@ -206,15 +220,18 @@ func (rt *Route) exchange(req *http.Request) (*http.Response, error) {
 // nextAttempt decides after a failed attempt: the upstream to try next, or
 // nil and the error to answer with. It may wait (see waiter.wait).
 func (rt *Route) nextAttempt(req *http.Request, body *onceBody, u *upstream, err error,
-	attempt int, resent *bool, w *waiter) (*upstream, error) {
+	attempt int, w *waiter) (*upstream, error) {
 	if req.Context().Err() != nil || body.wasRead() {
 		return nil, err
 	}
 	windowOn := rt.retry.window > 0
 	switch {
 	case isDialError(err) && (windowOn || idempotent(req)):
-	case isConnFailure(err) && idempotent(req) && !*resent:
-		*resent = true
+	case isConnFailure(err) && idempotent(req) && w.resends < maxResends(windowOn):
+		// An idempotent request may be sent again: once, or with
+		// retry_window on up to maxResendsInWindow times, since a
+		// stopping upstream can reset several connections in a row.
+		w.resends++
 		w.resent = w.resent || !w.holding
 	default:
 		return nil, err

@@ -186,8 +186,8 @@ func TestRetryWindowCap(t *testing.T) {
 }
 
 // TestRetryWindowSentRequests: with the window on, a request the upstream
-// received and then dropped is retried once only when idempotent; a POST
-// is never sent twice.
+// received and then dropped is sent again only when idempotent, at most
+// maxResendsInWindow times; a POST is never sent twice.
 func TestRetryWindowSentRequests(t *testing.T) {
 	dying := newBackend(t, "dying", func(w http.ResponseWriter, r *http.Request) {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -200,7 +200,7 @@ func TestRetryWindowSentRequests(t *testing.T) {
 	for _, tt := range []struct {
 		method string
 		sends  int64
-	}{{http.MethodPost, 1}, {http.MethodGet, 2}, {http.MethodPatch, 1}} {
+	}{{http.MethodPost, 1}, {http.MethodGet, 1 + maxResendsInWindow}, {http.MethodPatch, 1}} {
 		before := dying.hits.Load()
 		var body io.Reader
 		if tt.method != http.MethodGet {
