@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/reqid"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -94,7 +95,10 @@ type Observer func(route string, status int, d time.Duration)
 
 // Middleware logs each request to log (nil: no log) and calls observe
 // (nil: none). Fields: time, request_id, client_ip, method, host, path,
-// status, bytes, duration_ms, route, proto, user_agent.
+// status, bytes, duration_ms, route, proto, user_agent, and peer_ip when
+// the request came through a trusted proxy. client_ip is the client
+// address of package clientaddr (the peer when that middleware did not
+// run); peer_ip the TCP peer.
 func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,9 +115,14 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 			if log == nil {
 				return
 			}
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			peer := clientaddr.PeerOf(r)
+			client := clientaddr.From(r.Context())
+			if !client.IsValid() {
+				client = peer
+			}
+			attrs := []slog.Attr{
 				slog.String("request_id", reqid.From(r.Context())),
-				slog.String("client_ip", ClientIP(r)),
+				slog.String("client_ip", addrText(client, r.RemoteAddr)),
 				slog.String("method", r.Method),
 				slog.String("host", r.Host),
 				slog.String("path", r.URL.Path),
@@ -123,16 +132,20 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 				slog.String("route", rec.Route),
 				slog.String("proto", r.Proto),
 				slog.String("user_agent", r.UserAgent()),
-			)
+			}
+			if peer != client {
+				attrs = append(attrs, slog.String("peer_ip", addrText(peer, r.RemoteAddr)))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		})
 	}
 }
 
-// ClientIP is the peer address of r without its port.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// addrText is a as text, or remote as it came when a is not an address
+// (a peer on a unix socket).
+func addrText(a netip.Addr, remote string) string {
+	if !a.IsValid() {
+		return remote
 	}
-	return host
+	return a.String()
 }

@@ -528,8 +528,13 @@ func testTrustedProxy(t *testing.T, api *apiServer) {
 	if got := resp.Header.Get("X-Request-Id"); got != "lb-7f3a-42" {
 		t.Errorf("response X-Request-Id = %q, want the trusted proxy's lb-7f3a-42", got)
 	}
-	if !e.WaitOutput(`"request_id":"lb-7f3a-42"`, 5*time.Second) {
-		t.Error("the access log has no line with the trusted request id")
+	// One client address for the log and the app: the one X-Real-IP names,
+	// with the TCP peer beside it.
+	if !e.WaitOutput(`"request_id":"lb-7f3a-42","client_ip":"203.0.113.7"`, 5*time.Second) {
+		t.Error("the access log has no line with the trusted request id and client_ip 203.0.113.7")
+	}
+	if !e.WaitOutput(`"peer_ip":"127.0.0.1"`, 5*time.Second) {
+		t.Error("the access log line of a request through a trusted proxy has no peer_ip")
 	}
 }
 

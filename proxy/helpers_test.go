@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/reqid"
 )
@@ -94,14 +95,14 @@ type front struct {
 	srv *httptest.Server
 }
 
-func newFront(t *testing.T, rc config.Route, trusted *Trusted) *front {
+func newFront(t *testing.T, rc config.Route, trusted *clientaddr.Trusted) *front {
 	t.Helper()
-	rt, err := New(rc, Options{Trusted: trusted})
+	rt, err := New(rc, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(rt.Close)
-	srv := httptest.NewServer(reqid.Trusting(trusted.Peer)(rt))
+	srv := httptest.NewServer(reqid.Trusting(trusted.Peer)(clientaddr.Middleware(trusted)(rt)))
 	t.Cleanup(srv.Close)
 	return &front{rt: rt, srv: srv}
 }

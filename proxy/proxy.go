@@ -24,7 +24,8 @@
 // set from what edge saw; values a client sent are replaced, unless the peer
 // is a trusted proxy (server.trusted_proxies): then X-Forwarded-For is
 // appended to, X-Forwarded-Proto and X-Forwarded-Host are kept, and X-Real-IP
-// is the right-most address of the chain that is not a trusted proxy.
+// is the client address of package clientaddr (the right-most address of
+// the chain that is not a trusted proxy), read from the request context.
 // X-Request-ID carries the request id (see package reqid). Hop-by-hop
 // headers are dropped both ways; Expect is answered by edge itself. The Host
 // header is the client's (pass_host = true) or the upstream's "host:port".
@@ -61,9 +62,6 @@ type Options struct {
 	// Logger receives upstream state changes and errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Trusted are the proxies in front of edge (server.trusted_proxies);
-	// nil trusts no one.
-	Trusted *Trusted
 }
 
 // Route proxies one path prefix to its upstreams. It is safe for
@@ -77,7 +75,6 @@ type Route struct {
 	upstreams []*upstream
 	byAddr    map[string]*upstream
 	next      atomic.Uint64
-	trusted   *Trusted
 
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
@@ -104,7 +101,6 @@ func New(rc config.Route, opts Options) (*Route, error) {
 		cooldown: rc.PassiveCooldown.Duration,
 		health:   rc.Health,
 		byAddr:   map[string]*upstream{},
-		trusted:  opts.Trusted,
 		log:      log.With("component", "proxy", "route", rc.Path),
 		now:      time.Now,
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitcourse/edge/accesslog"
 	"github.com/gitcourse/edge/admin"
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/reqid"
@@ -43,7 +44,7 @@ type route struct {
 
 // buildSite wires the request path, written once here:
 //
-//	request id → recover → security headers → /healthz (answered here,
+//	request id → client address → recover → security headers → /healthz (answered here,
 //	not logged) → access log → host check → router (admin.path, longest
 //	[[route]] prefix, static)
 //
@@ -58,11 +59,8 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 		return nil, err
 	}
 	s.static = st
-	trusted, err := proxy.NewTrusted(cfg.Server.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
-	routes, err := s.buildRoutes(cfg, log, obs, snap, trusted)
+	trusted := clientaddr.NewTrusted(cfg.Server.TrustedNetworks())
+	routes, err := s.buildRoutes(cfg, log, obs, snap)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -83,7 +81,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 		reqLog = logging.New(w).With("component", "access")
 	}
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), clientaddr.Middleware(trusted), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe)}
 	s.main = Chain(router(routes, st), append(common, hs.check)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {
@@ -93,7 +91,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	return s, nil
 }
 
-func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, snap admin.Snapshot, trusted *proxy.Trusted) ([]route, error) {
+func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, snap admin.Snapshot) ([]route, error) {
 	users := map[string]string{}
 	for u, h := range cfg.Admin.Users {
 		users[u] = h.Reveal()
@@ -104,7 +102,7 @@ func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, 
 	}
 	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Handler(cfg.Admin.Path, snap, obs.metrics.Handler()))}}
 	for _, rc := range cfg.Routes {
-		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted})
+		p, err := proxy.New(rc, proxy.Options{Logger: log})
 		if err != nil {
 			return nil, err
 		}
