@@ -4,9 +4,11 @@
 package accesslog
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -89,6 +91,18 @@ func (rec *Recorder) Flush() {
 
 // Unwrap returns the wrapped writer.
 func (rec *Recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// Hijack takes over the connection (http.ResponseController finds it
+// before Unwrap). A hijacked connection whose status was not written
+// through the recorder is an upgrade the proxy answered on the connection
+// itself: it is recorded as 101 Switching Protocols.
+func (rec *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
+	if err == nil && rec.Status == 0 {
+		rec.Status = http.StatusSwitchingProtocols
+	}
+	return c, brw, err
+}
 
 // Observer is told about every finished request (metrics).
 type Observer func(route string, status int, d time.Duration)

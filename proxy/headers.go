@@ -78,8 +78,8 @@ var edgeWins = []string{
 	"Referrer-Policy", "Permissions-Policy", "X-Content-Type-Options", "Strict-Transport-Security",
 }
 
-// responseWriter records the status for the route's statistics and, as the
-// header is written, keeps one value (edge's) of each header in edgeWins.
+// responseWriter keeps, as the header is written, one value (edge's) of
+// each header in edgeWins.
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 type responseWriter struct {
 	http.ResponseWriter
@@ -118,15 +118,3 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap returns the wrapped writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// statusFor is the status r was answered with: 101 for a passed-through
-// upgrade (written on the hijacked connection).
-func (w *responseWriter) statusFor(r *http.Request) int {
-	switch {
-	case w.code != 0:
-		return w.code
-	case r.Header.Get("Upgrade") != "":
-		return http.StatusSwitchingProtocols
-	}
-	return http.StatusOK
-}

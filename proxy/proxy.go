@@ -79,7 +79,6 @@ type Route struct {
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
 	prober    *http.Client
-	stats     stats
 	errLog    logLimiter
 	log       *slog.Logger
 	now       func() time.Time
@@ -153,11 +152,10 @@ func (rt *Route) Close() {
 }
 
 // ServeHTTP refuses a body declared larger than max_body with 413, then
-// forwards the request and records its status and latency.
+// forwards the request. Its status and latency are counted by package
+// metrics, through the access log's recorder, like every other request.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	rw := &responseWriter{ResponseWriter: w}
-	defer func() { rt.stats.observe(rw.statusFor(r), time.Since(start)) }()
 	if rt.maxBody > 0 {
 		if r.ContentLength > rt.maxBody {
 			writeError(rw, r, http.StatusRequestEntityTooLarge)

@@ -73,18 +73,12 @@ func (s *Server) routeUpstreams(path string) []status.Upstream {
 	return out
 }
 
-// routeTraffic reads a route's request counters for the traffic checks.
+// routeTraffic reads a configured route's request counters for the
+// traffic checks from the metrics, the one place requests are counted.
 func (s *Server) routeTraffic(path string) (health.Counters, bool) {
-	p := s.route(path)
-	if p == nil {
+	if s.route(path) == nil {
 		return health.Counters{}, false
 	}
-	rs := p.Stats()
-	c := health.Counters{Requests: rs.Count, Bounds: proxy.LatencyBuckets, Buckets: rs.Buckets}
-	for code, n := range rs.Requests {
-		if code >= 500 && code <= 599 {
-			c.Errors += n
-		}
-	}
-	return c, true
+	t := s.obs.metrics.RouteTotals(path)
+	return health.Counters{Requests: t.Requests, Errors: t.Errors, Bounds: t.Bounds, Buckets: t.Buckets}, true
 }
