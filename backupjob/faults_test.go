@@ -339,7 +339,7 @@ func TestSnapshotConsistency(t *testing.T) {
 func TestCleansLeftovers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "b")
 	scratchDir := t.TempDir()
-	cfg := &config.Backup{Dir: dir, Schedule: "03:00", Format: FormatCustom, Verify: VerifyNone}
+	cfg := &config.Backup{Dir: dir, Schedule: config.MustSchedule("03:00"), Format: FormatCustom, Verify: VerifyNone}
 	j := newJob(t, cfg, Options{ScratchDir: scratchDir})
 	writeFake(t, j, "20261120T030000Z", true)
 	mustWrite(t, filepath.Join(dir, partialDir, "20261125T030000Z-db.dump"), "half")

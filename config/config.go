@@ -227,7 +227,7 @@ type Backup struct {
 	Dir string `toml:"dir"`
 	// Schedule is "HH:MM" daily local time or a 5-field cron expression.
 	// Default: "03:00".
-	Schedule string `toml:"schedule"`
+	Schedule Schedule `toml:"schedule"`
 	// Format is "custom" (pg_dump -Fc) or "plain-gzip". Default: "custom".
 	Format string `toml:"format"`
 	// KeepDaily is how many daily backups are kept. Default: 7.
@@ -239,8 +239,9 @@ type Backup struct {
 	// Verify is "none", "scratch-db" or "scratch-cluster".
 	// Default: "scratch-cluster".
 	Verify string `toml:"verify"`
-	// EncryptTo lists age recipients; empty means not encrypted.
-	EncryptTo []string `toml:"encrypt_to"`
+	// EncryptTo lists age recipients ("age1..." or an SSH public key);
+	// empty means not encrypted.
+	EncryptTo []Recipient `toml:"encrypt_to"`
 	// PGBin is the folder of pg_dump/pg_restore; "" searches PATH, then
 	// /usr/lib/postgresql/*/bin.
 	PGBin string `toml:"pg_bin"`

@@ -196,7 +196,9 @@ func (a *Admin) applyDefaults() {
 }
 
 func (b *Backup) applyDefaults(pos positions) {
-	setDefault(&b.Schedule, "03:00")
+	if b.Schedule.text == "" && b.Schedule.err == nil {
+		b.Schedule = MustSchedule("03:00")
+	}
 	setDefault(&b.Format, "custom")
 	setDefault(&b.Verify, "scratch-cluster")
 	for _, k := range []struct {

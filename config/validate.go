@@ -239,11 +239,7 @@ func (v *validator) routes() {
 		if len(r.Upstreams) == 0 {
 			v.failf(key+".upstreams", ErrRequired, "at least one \"host:port\"")
 		}
-		for j, u := range r.Upstreams {
-			if _, port, err := net.SplitHostPort(u); err != nil || port == "" {
-				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q (fix: \"127.0.0.1:8000\")", u)
-			}
-		}
+		v.upstreams(key, r.Upstreams)
 		if r.Health.Path != "" && !strings.HasPrefix(r.Health.Path, "/") {
 			v.failf(key+".health.path", ErrInvalidValue, "%q must start with /", r.Health.Path)
 		}
@@ -376,8 +372,6 @@ func (v *validator) fromEnv(key string) {
 	}
 }
 
-var clockRE = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):[0-5][0-9]$`)
-
 func (v *validator) backup() {
 	b := v.c.Backup
 	if b == nil {
@@ -393,8 +387,8 @@ func (v *validator) backup() {
 	} else {
 		v.parentExists("backup.dir", b.Dir, true)
 	}
-	if !clockRE.MatchString(b.Schedule) && len(strings.Fields(b.Schedule)) != 5 {
-		v.failf("backup.schedule", ErrInvalidValue, "%q (fix: \"03:00\" or a 5-field cron expression)", b.Schedule)
+	if err := b.Schedule.Err(); err != nil {
+		v.fail("backup.schedule", fmt.Errorf("%w: %w", ErrInvalidValue, err))
 	}
 	if b.Format != "custom" && b.Format != "plain-gzip" {
 		v.failf("backup.format", ErrInvalidValue, "%q (fix: \"custom\" or \"plain-gzip\")", b.Format)
@@ -408,8 +402,8 @@ func (v *validator) backup() {
 		}
 	}
 	for i, r := range b.EncryptTo {
-		if !strings.HasPrefix(r, "age1") && !strings.HasPrefix(r, "ssh-") {
-			v.failf(fmt.Sprintf("backup.encrypt_to[%d]", i), ErrInvalidValue, "%q is not an age recipient (age1...)", r)
+		if err := r.Err(); err != nil {
+			v.fail(fmt.Sprintf("backup.encrypt_to[%d]", i), fmt.Errorf("%w: %w", ErrInvalidValue, err))
 		}
 	}
 	if b.PGBin != "" {
@@ -522,9 +516,7 @@ func (v *validator) checkTarget(key string, c Check) {
 		v.failf(key, ErrInvalidValue, "status and contains apply to http checks only")
 	}
 	if c.TCP != "" {
-		if host, port, err := net.SplitHostPort(c.TCP); err != nil || host == "" || port == "" {
-			v.failf(key+".tcp", ErrInvalidValue, "%q (fix: \"127.0.0.1:5432\")", c.TCP)
-		}
+		v.hostPort(key+".tcp", c.TCP, "127.0.0.1:5432")
 	}
 	if c.Postgres != "" {
 		v.databaseURL(key+".postgres", c.Postgres.Reveal())
@@ -575,9 +567,7 @@ func (v *validator) alerts() {
 		v.httpURL("alerts.backup_heartbeat_url", a.BackupHeartbeatURL.Reveal())
 	}
 	if e := a.Email; e != nil {
-		if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
-			v.failf("alerts.email.smtp", ErrInvalidValue, "%q (fix: \"smtp.example.com:587\")", e.SMTP)
-		}
+		v.hostPort("alerts.email.smtp", e.SMTP, "smtp.example.com:587")
 		if !strings.Contains(e.From, "@") {
 			v.failf("alerts.email.from", ErrInvalidValue, "%q is not an email address", e.From)
 		}
