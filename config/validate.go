@@ -282,7 +282,7 @@ func (v *validator) tls() {
 		v.failf("tls.acme_ca", ErrInvalidValue, "%q must be an https:// directory URL", t.ACMECA)
 	}
 	if t.ACMECARoot != "" {
-		v.fileExists("tls.acme_ca_root", t.ACMECARoot)
+		v.rootFile("tls.acme_ca_root", t.ACMECARoot)
 	}
 	if len(t.Challenges) == 0 {
 		v.failf("tls.challenges", ErrRequired, "at least one of \"http-01\", \"tls-alpn-01\"")
@@ -300,13 +300,7 @@ func (v *validator) tls() {
 		v.failf("tls.renewal_window_ratio", ErrInvalidValue, "%v must be between 0 and 1 (fix: 0.33)", t.RenewalWindowRatio)
 	}
 	for i, c := range t.Certificates {
-		key := fmt.Sprintf("tls.certificates[%d]", i)
-		if c.Cert == "" || c.Key == "" {
-			v.failf(key, ErrRequired, "both cert and key")
-			continue
-		}
-		v.fileExists(key+".cert", c.Cert)
-		v.fileExists(key+".key", c.Key)
+		v.certFiles(fmt.Sprintf("tls.certificates[%d]", i), c)
 	}
 }
 
@@ -461,6 +455,8 @@ func (v *validator) checks() {
 			v.failf(key+".name", ErrDuplicate, "%q", c.Name)
 		case !checkNameRE.MatchString(c.Name):
 			v.failf(key+".name", ErrInvalidValue, "%q (fix: letters, digits, \".\", \"_\" and \"-\", at most 64)", c.Name)
+		case c.Name == "backup":
+			v.failf(key+".name", ErrDuplicate, "%q is the name of the built-in backup check (fix: another name)", c.Name)
 		}
 		names[c.Name] = true
 		kinds := 0

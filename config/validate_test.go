@@ -1,12 +1,19 @@
 package config_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitcourse/edge/config"
 )
@@ -94,6 +101,7 @@ func TestValidateRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(tmp, "missing")
+	cert, key := writeKeyPair(t, tmp)
 	env := map[string]string{
 		"HASH":     testHash,
 		"NOT_HASH": "plain-password",
@@ -124,7 +132,9 @@ func TestValidateRules(t *testing.T) {
 		{"database URL without password", site + "[backup]\ndatabase_url = \"postgres:///gitcourse?host=/run/postgresql\"\ndir = \"{{tmp}}/b\"\n", nil},
 		{"database password from a variable", site + "[backup]\ndatabase_url = \"postgres://edge:${PW}@db/gitcourse\"\ndir = \"{{tmp}}/b\"\n", nil},
 		{"all backup values", site + backup + "format = \"plain-gzip\"\nverify = \"none\"\nkeep_daily = 0\nencrypt_to = [\"age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\"]\npg_bin = \"{{root}}\"\n", nil},
-		{"byo certificate", site + "[tls]\ncertificates = [{ cert = \"{{file}}\", key = \"{{file}}\" }]\nmin_version = \"1.3\"\n", nil},
+		{"byo certificate", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\", key = \"{{key}}\" }]\nmin_version = \"1.3\"\n", nil},
+		{"key does not match", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\", key = \"{{cert}}\" }]\n", []want{{"tls.certificates[0].key", "certificates", config.ErrInvalidValue}}},
+		{"acme_ca_root not PEM", site + "[tls]\nacme_ca_root = \"{{file}}\"\n", []want{{"tls.acme_ca_root", "acme_ca_root", config.ErrInvalidValue}}},
 
 		{"http not an address", "[server]\nhttp = \"80\"\n" + site, []want{{"server.http", `http = "80"`, config.ErrBadListenAddr}}},
 		{"https port out of range", "[server]\nhttps = \":70000\"\n" + site, []want{{"server.https", "https", config.ErrBadListenAddr}}},
@@ -166,8 +176,8 @@ func TestValidateRules(t *testing.T) {
 		{"acme_ca_root missing", site + "[tls]\nacme_ca_root = \"{{missing}}\"\n", []want{{"tls.acme_ca_root", "acme_ca_root", config.ErrNotExist}}},
 		{"dns-01 challenge", site + "[tls]\nchallenges = [\"dns-01\"]\n", []want{{"tls.challenges[0]", "challenges", config.ErrInvalidValue}}},
 		{"tls 1.1", site + "[tls]\nmin_version = \"1.1\"\n", []want{{"tls.min_version", "min_version", config.ErrInvalidValue}}},
-		{"certificate without key", site + "[tls]\ncertificates = [{ cert = \"{{file}}\" }]\n", []want{{"tls.certificates[0]", "certificates", config.ErrRequired}}},
-		{"certificate files missing", site + "[tls]\ncertificates = [\n  { cert = \"{{file}}\", key = \"{{file}}\" },\n  { cert = \"{{missing}}\", key = \"{{missing}}\" },\n]\n", []want{
+		{"certificate without key", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\" }]\n", []want{{"tls.certificates[0].key", "certificates", config.ErrRequired}}},
+		{"certificate files missing", site + "[tls]\ncertificates = [\n  { cert = \"{{cert}}\", key = \"{{key}}\" },\n  { cert = \"{{missing}}\", key = \"{{missing}}\" },\n]\n", []want{
 			{"tls.certificates[1].cert", "{{missing}}", config.ErrNotExist},
 			{"tls.certificates[1].key", "{{missing}}", config.ErrNotExist},
 		}},
@@ -216,7 +226,7 @@ func TestValidateRules(t *testing.T) {
 		{"telegram api", site + "[alerts]\ntelegram = { token = \"${TOKEN}\", chat_id = \"1\", api = \"not a url\" }\n", []want{{"alerts.telegram.api", "telegram", config.ErrInvalidValue}}},
 		{"webhook not http", site + "[alerts]\nwebhook = { url = \"ftp://example.com/x\" }\n", []want{{"alerts.webhook.url", "webhook", config.ErrInvalidValue}}},
 	}
-	r := strings.NewReplacer("{{root}}", root, "{{file}}", file, "{{missing}}", missing, "{{tmp}}", tmp)
+	r := strings.NewReplacer("{{root}}", root, "{{file}}", file, "{{missing}}", missing, "{{tmp}}", tmp, "{{cert}}", cert, "{{key}}", key)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := r.Replace(tt.src)
@@ -249,4 +259,31 @@ func TestValidateZeroConfig(t *testing.T) {
 			t.Errorf("%s: got line %d, want 0 without a file", fe.Key, fe.Line)
 		}
 	}
+}
+
+// writeKeyPair writes a self-signed certificate and its key as PEM files
+// in dir and returns their paths.
+func writeKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for name, b := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: kder}} {
+		if err := os.WriteFile(name, pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
@@ -17,23 +18,7 @@ import (
 // a reload does not change them.
 func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	st := s.site.Load()
-	opts := health.Options{
-		Logger:    s.opts.Logger,
-		Registry:  s.registry,
-		Backup:    func() status.Backup { return s.registry.Snapshot().Backup },
-		Upstreams: s.routeUpstreams,
-		Traffic:   s.routeTraffic,
-	}
-	// The internal CA issues 7-day leaves and renews them itself: the
-	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.
-	if s.httpsLn != nil && !st.cfg.TLS.Internal {
-		opts.Certificates = func() map[string]time.Time {
-			if m := s.tls.Load(); m != nil {
-				return m.Expiry()
-			}
-			return nil
-		}
-	}
+	opts := s.healthOptions(st.cfg)
 	mon, err := health.New(st.cfg, opts)
 	if err != nil {
 		s.log.Error("health checks and alerts are off", "error", err)
@@ -44,6 +29,28 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 		defer mon.Close()
 		return mon.Run(ctx)
 	})
+}
+
+// healthOptions are the sources the health monitor reads.
+func (s *Server) healthOptions(cfg *config.Config) health.Options {
+	opts := health.Options{
+		Logger:    s.opts.Logger,
+		Registry:  s.registry,
+		Backup:    func() status.Backup { return s.registry.Snapshot().Backup },
+		Upstreams: s.routeUpstreams,
+		Traffic:   s.routeTraffic,
+	}
+	// The internal CA issues 7-day leaves and renews them itself: the
+	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.
+	if s.httpsLn != nil && !cfg.TLS.Internal {
+		opts.Certificates = func() map[string]time.Time {
+			if m := s.tls.Load(); m != nil {
+				return m.Expiry()
+			}
+			return nil
+		}
+	}
+	return opts
 }
 
 // Health returns the health monitor (uptime history, stats, the backup
