@@ -72,7 +72,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&s.HTTPS, ":443")
 	}
 	setDefault(&s.StateDir, "/var/lib/edge")
-	setDefault(&s.AdminSocket, "/run/edge/admin.sock")
+	setDefault(&s.AdminSocket, defaultAdminSocket)
 	setDefault(&s.AccessLog, "stdout")
 	setDuration(&s.ShutdownTimeout, 10*time.Second)
 
