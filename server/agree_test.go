@@ -2,27 +2,20 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // agreeBase is a valid configuration that sets every key, one per line,
@@ -289,10 +282,18 @@ func agreeDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	certPEM, keyPEM := selfSigned(t, "www.agree.test")
-	files := map[string]string{"site/index.html": "<h1>hi</h1>", "ca.pem": certPEM, "www.pem": certPEM, "www.key": keyPEM}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+	cert, key, _ := testutil.WriteCert(t, dir, "www.agree.test")
+	for from, to := range map[string]string{cert: "www.pem", key: "www.key"} {
+		if err := os.Rename(from, filepath.Join(dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "www.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"site/index.html": []byte("<h1>hi</h1>"), "ca.pem": pem} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -468,27 +469,4 @@ func configKeys(t reflect.Type, prefix string) []string {
 		out = append(out, key)
 	}
 	return out
-}
-
-// selfSigned returns a PEM certificate and key for name.
-func selfSigned(t *testing.T, name string) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
 }
