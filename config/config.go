@@ -1,7 +1,14 @@
 // Package config parses, expands, defaults and validates edge's TOML configuration.
 //
-// It is pure: no goroutines and no I/O beyond reading the file and stat-ing the
-// paths it names. Every other package receives a validated *Config.
+// It is pure: no goroutines and no I/O beyond reading the file, stat-ing the
+// paths it names and reading the TLS files it names (as tlsmgr will). Every
+// other package receives a validated *Config.
+//
+// Every value the running program parses is parsed here, once, so that
+// "edge validate" and "edge run" cannot disagree: durations, sizes, the
+// backup schedule (Schedule), age recipients (Recipient), host:port values
+// (ParseHostPort), networks (ParseNetwork), the kind of a check
+// (Check.Kind). server's TestValidateAgreesWithRun holds that line.
 //
 // The file is strict: an unknown key is an error reported with its line.
 // "${VAR}" inside a string value is replaced from the environment; a missing

@@ -214,12 +214,6 @@ func (v *validator) dirExists(key, p string) {
 	}
 }
 
-func (v *validator) fileExists(key, p string) {
-	if _, err := os.Stat(p); err != nil {
-		v.failf(key, ErrNotExist, "%s", p)
-	}
-}
-
 func (v *validator) routes() {
 	seen := map[string]int{}
 	for i, r := range v.c.Routes {
