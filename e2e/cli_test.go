@@ -25,7 +25,7 @@ func TestCLI(t *testing.T) {
 	dir := shortTempDir(t)
 	writeSite(t, dir)
 	site := filepath.Join(dir, "site")
-	valid := writeConfigFile(t, dir, "valid.toml", fmt.Sprintf(`[server]
+	validText := fmt.Sprintf(`[server]
 http = "127.0.0.1:18080"
 https = ""
 state_dir = %q
@@ -34,7 +34,8 @@ admin_socket = %q
 [site]
 domains = ["edge.test"]
 root = %q
-`, filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"), site))
+`, filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"), site)
+	valid := writeConfigFile(t, dir, "valid.toml", validText)
 	// Three problems, on lines 3, 4 and 7.
 	bad := writeConfigFile(t, dir, "bad.toml", fmt.Sprintf(`[server]
 http = "127.0.0.1:18080"
@@ -156,16 +157,7 @@ root = %q
 	// "edge run" refused at start without a line: both now refuse them,
 	// each with FILE:LINE: key.
 	t.Run("validate-matches-run", func(t *testing.T) {
-		runBad := writeConfigFile(t, dir, "runbad.toml", fmt.Sprintf(`[server]
-http = "127.0.0.1:18080"
-https = ""
-state_dir = %q
-admin_socket = %q
-
-[site]
-domains = ["edge.test"]
-root = %q
-
+		runBad := writeConfigFile(t, dir, "runbad.toml", validText+fmt.Sprintf(`
 [[route]]
 path = "/api/"
 upstreams = ["127.0.0.1:99999"]
@@ -175,7 +167,7 @@ database_url = "${DB}"
 dir = %q
 schedule = "99 99 * * *"
 encrypt_to = ["age1notakey"]
-`, filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"), site, dir))
+`, dir))
 		env := []string{"DB=postgres://edge@127.0.0.1:1/edge"}
 		want := map[string]int{"route[0].upstreams[0]": 13, "backup.schedule": 18, "backup.encrypt_to[0]": 19}
 		re := regexp.MustCompile(`^` + regexp.QuoteMeta(runBad) + `:(\d+): ([a-z_.\[\]0-9]+): (.+)$`)
