@@ -4,14 +4,17 @@
 package accesslog
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/reqid"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -113,13 +116,28 @@ func (rec *Recorder) Flush() {
 // Unwrap returns the wrapped writer.
 func (rec *Recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
+// Hijack takes over the connection (http.ResponseController finds it
+// before Unwrap). A hijacked connection whose status was not written
+// through the recorder is an upgrade the proxy answered on the connection
+// itself: it is recorded as 101 Switching Protocols.
+func (rec *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
+	if err == nil && rec.Status == 0 {
+		rec.Status = http.StatusSwitchingProtocols
+	}
+	return c, brw, err
+}
+
 // Observer is told about every finished request (metrics).
 type Observer func(route string, status int, d time.Duration)
 
 // Middleware logs each request to log (nil: no log) and calls observe
 // (nil: none). Fields: time, request_id, client_ip, method, host, path,
-// status, bytes, duration_ms, route, proto, user_agent, and limited (the
-// [[limit]] rule) on a request a limit rejected.
+// status, bytes, duration_ms, route, proto, user_agent; limited (the
+// [[limit]] rule) on a request a limit rejected; and peer_ip when the
+// request came through a trusted proxy. client_ip is the client address
+// of package clientaddr (the peer when that middleware did not run);
+// peer_ip the TCP peer.
 func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -136,9 +154,15 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 			if log == nil {
 				return
 			}
-			attrs := [...]slog.Attr{
+			peer := clientaddr.PeerOf(r)
+			client := clientaddr.From(r.Context())
+			if !client.IsValid() {
+				client = peer
+			}
+			// A fixed array: the optional fields need no allocation.
+			attrs := [13]slog.Attr{
 				slog.String("request_id", reqid.From(r.Context())),
-				slog.String("client_ip", ClientIP(r)),
+				slog.String("client_ip", addrText(client, r.RemoteAddr)),
 				slog.String("method", r.Method),
 				slog.String("host", r.Host),
 				slog.String("path", r.URL.Path),
@@ -148,22 +172,26 @@ func Middleware(log *slog.Logger, observe Observer) func(http.Handler) http.Hand
 				slog.String("route", rec.Route),
 				slog.String("proto", r.Proto),
 				slog.String("user_agent", r.UserAgent()),
-				slog.String("limited", rec.Limited),
 			}
-			n := len(attrs)
-			if rec.Limited == "" {
-				n-- // only a limited request carries the field
+			n := 11
+			if rec.Limited != "" {
+				attrs[n] = slog.String("limited", rec.Limited)
+				n++
+			}
+			if peer != client {
+				attrs[n] = slog.String("peer_ip", addrText(peer, r.RemoteAddr))
+				n++
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 		})
 	}
 }
 
-// ClientIP is the peer address of r without its port.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// addrText is a as text, or remote as it came when a is not an address
+// (a peer on a unix socket).
+func addrText(a netip.Addr, remote string) string {
+	if !a.IsValid() {
+		return remote
 	}
-	return host
+	return a.String()
 }

@@ -4,7 +4,7 @@
 // they all show (docs/status-json.md); Assess colours it green, amber or
 // red.
 //
-// Access to the pages is checked in order: the client address must be in
+// Access to the pages is checked in order: the TCP peer must be in
 // admin.allow (else 403), then either HTTP Basic credentials must match a
 // bcrypt hash of admin.users or an "Authorization: Bearer" token must
 // equal admin.token (else 401 with WWW-Authenticate). Failed attempts are
@@ -17,13 +17,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gitcourse/edge/clientaddr"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -102,10 +102,20 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Security-Policy", strictCSP) // the page sets its own
 		h.Del("Content-Security-Policy-Report-Only")
-		addr := clientAddr(r)
-		if !g.allowed(addr) {
+		// The allow-list is a network gate: it checks the TCP peer, which
+		// no header can forge. Judging it by the forwarded client address
+		// would let anyone behind a trusted proxy (or behind a too wide
+		// server.trusted_proxies) write their way in with X-Forwarded-For;
+		// behind a proxy, allow the proxy's address instead.
+		if !g.allowed(clientaddr.PeerOf(r)) {
 			http.Error(w, "403 forbidden", http.StatusForbidden)
 			return
+		}
+		// Failed logins are counted per client (package clientaddr): behind
+		// a trusted proxy one guessing client does not lock out the others.
+		addr := clientaddr.From(r.Context())
+		if !addr.IsValid() {
+			addr = clientaddr.PeerOf(r)
 		}
 		if g.lockedOut(addr) {
 			h.Set("Retry-After", "60")
@@ -123,15 +133,6 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, _ := netip.ParseAddr(host)
-	return a.Unmap()
 }
 
 func (g *Guard) allowed(a netip.Addr) bool {

@@ -3,11 +3,13 @@ package admin
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/clientaddr"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -181,5 +183,35 @@ func TestGuardRateLimitsFailures(t *testing.T) {
 func TestNewGuardRejectsBadCIDR(t *testing.T) {
 	if _, err := NewGuard([]string{"127.0.0.1/33"}, nil, ""); err == nil || !strings.Contains(err.Error(), "admin.allow") {
 		t.Errorf("NewGuard with a bad CIDR: %v, want an error naming admin.allow", err)
+	}
+}
+
+// TestGuardBehindTrustedProxy: the allow-list judges the TCP peer (the
+// proxy), never X-Forwarded-For; failed logins are counted per forwarded
+// client, so one guessing client behind the proxy does not lock out another.
+func TestGuardBehindTrustedProxy(t *testing.T) {
+	g := newTestGuard(t, "")
+	lb := clientaddr.NewTrusted([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
+	h := clientaddr.Middleware(lb)(g.Wrap(okHandler))
+	serve := func(peer, xff, auth string) int {
+		r := request(peer, auth)
+		r.Header.Set("X-Forwarded-For", xff)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	if code := serve("192.0.2.7:1", "127.0.0.1", basic(testUser, testPassword)); code != 403 {
+		t.Errorf("a peer outside admin.allow claiming 127.0.0.1 got %d, want 403", code)
+	}
+	for i := range maxFailures {
+		if code := serve("127.0.0.1:1", "198.51.100.1", basic(testUser, "guess")); code != 401 {
+			t.Fatalf("failure %d: status %d, want 401", i+1, code)
+		}
+	}
+	if code := serve("127.0.0.1:1", "198.51.100.1", basic(testUser, testPassword)); code != 429 {
+		t.Errorf("the guessing client got %d, want 429", code)
+	}
+	if code := serve("127.0.0.1:1", "198.51.100.2", basic(testUser, testPassword)); code != 200 {
+		t.Errorf("another client behind the same proxy got %d, want 200", code)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // Backup takes one backup now: dump, verify (per backup.verify), then
@@ -210,7 +212,7 @@ func (j *Job) commit(m *Manifest) error {
 	if err := os.Rename(src, j.Path(m)); err != nil {
 		return fmt.Errorf("rename backup into place: %w", err)
 	}
-	if err := syncDir(j.cfg.Dir); err != nil {
+	if err := atomicfile.SyncDir(j.cfg.Dir); err != nil {
 		_ = os.Remove(j.Path(m))
 		return err
 	}

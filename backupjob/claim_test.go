@@ -17,7 +17,7 @@ import (
 // slot rather than risking a second dump of it.
 func TestRunClaimsEachSlot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: "0 * * * *", Format: FormatCustom,
+		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: config.MustSchedule("0 * * * *"), Format: FormatCustom,
 			Verify: VerifyNone, KeepDaily: 100}
 		var mu sync.Mutex
 		var asked []string

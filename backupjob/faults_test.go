@@ -23,11 +23,11 @@ func wrapperBin(t *testing.T, srv *testServer, script string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range []string{"pg_restore", "psql", "initdb", "pg_ctl"} {
-		if err := os.Symlink(filepath.Join(srv.bin, p), filepath.Join(dir, p)); err != nil {
+		if err := os.Symlink(filepath.Join(srv.Bin, p), filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	real := filepath.Join(srv.bin, "pg_dump")
+	real := filepath.Join(srv.Bin, "pg_dump")
 	body := "#!/bin/sh\ncase \"$1\" in --version) exec " + real + " --version;; esac\n" +
 		strings.ReplaceAll(script, "REAL", real) + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "pg_dump"), []byte(body), 0o755); err != nil {
@@ -339,7 +339,7 @@ func TestSnapshotConsistency(t *testing.T) {
 func TestCleansLeftovers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "b")
 	scratchDir := t.TempDir()
-	cfg := &config.Backup{Dir: dir, Schedule: "03:00", Format: FormatCustom, Verify: VerifyNone}
+	cfg := &config.Backup{Dir: dir, Schedule: config.MustSchedule("03:00"), Format: FormatCustom, Verify: VerifyNone}
 	j := newJob(t, cfg, Options{ScratchDir: scratchDir})
 	writeFake(t, j, "20261120T030000Z", true)
 	mustWrite(t, filepath.Join(dir, partialDir, "20261125T030000Z-db.dump"), "half")

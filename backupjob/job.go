@@ -58,7 +58,7 @@ type Job struct {
 	cfg        config.Backup
 	opts       Options
 	log        *slog.Logger
-	sched      *Schedule
+	sched      *config.Schedule
 	target     dbTarget
 	recipients []age.Recipient
 
@@ -93,9 +93,10 @@ func New(cfg *config.Backup, opts Options) (*Job, error) {
 	}
 	j := &Job{cfg: *cfg, opts: opts, log: opts.Logger.With("component", "backup")}
 	var err error
-	if j.sched, err = ParseSchedule(cfg.Schedule, opts.Location); err != nil {
+	if err := cfg.Schedule.Err(); err != nil {
 		return nil, fmt.Errorf("backup.schedule: %w", err)
 	}
+	j.sched = cfg.Schedule.In(opts.Location)
 	if cfg.Format != FormatCustom && cfg.Format != FormatPlainGzip {
 		return nil, fmt.Errorf("backup.format: %q is not custom or plain-gzip", cfg.Format)
 	}
@@ -107,7 +108,7 @@ func New(cfg *config.Backup, opts Options) (*Job, error) {
 	if !filepath.IsAbs(cfg.Dir) {
 		return nil, fmt.Errorf("backup.dir: %q is not an absolute path", cfg.Dir)
 	}
-	if j.recipients, err = ParseRecipients(cfg.EncryptTo); err != nil {
+	if j.recipients, err = config.AgeRecipients(cfg.EncryptTo); err != nil {
 		return nil, fmt.Errorf("backup.encrypt_to: %w", err)
 	}
 	if cfg.DatabaseURL != "" {
@@ -116,29 +117,6 @@ func New(cfg *config.Backup, opts Options) (*Job, error) {
 		}
 	}
 	return j, nil
-}
-
-// ParseRecipients parses age recipients: native (age1...) or SSH public
-// keys (ssh-ed25519, ssh-rsa).
-func ParseRecipients(list []string) ([]age.Recipient, error) {
-	var out []age.Recipient
-	for i, s := range list {
-		var r age.Recipient
-		var err error
-		if strings.HasPrefix(s, "ssh-") {
-			r, err = agessh.ParseRecipient(s)
-		} else {
-			var rs []age.Recipient
-			if rs, err = age.ParseRecipients(strings.NewReader(s)); err == nil {
-				r = rs[0]
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("recipient %d: %w", i+1, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // ParseIdentityFile reads age identities (AGE-SECRET-KEY-1...) or an
@@ -165,8 +143,8 @@ func ParseIdentityFile(path string) ([]age.Identity, error) {
 // Dir is the backup directory.
 func (j *Job) Dir() string { return j.cfg.Dir }
 
-// Schedule is the parsed schedule.
-func (j *Job) Schedule() *Schedule { return j.sched }
+// Schedule is the parsed schedule, in Options.Location.
+func (j *Job) Schedule() *config.Schedule { return j.sched }
 
 // State returns a copy of the current state.
 func (j *Job) State() State {

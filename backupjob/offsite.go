@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitcourse/edge/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -126,7 +127,7 @@ func ImportBackup(dir string, m *Manifest, r io.Reader) error {
 	if err := os.Rename(tmp, filepath.Join(dir, m.File)); err != nil {
 		return fmt.Errorf("rename backup into place: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return err
 	}
 	b, err := encodeManifest(m)

@@ -2,26 +2,20 @@ package backupjob
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
+	"github.com/gitcourse/edge/internal/testutil"
 	"github.com/jackc/pgx/v5"
 )
 
-// A PostgreSQL cluster started once for the package's tests: initdb as the
-// postgres user (when root) in a temp dir, on a free loopback port, with
-// fsync off. TestMain stops it by pg_ctl.
+// A PostgreSQL cluster (package testutil) started once for the package's
+// tests; TestMain stops it.
 var (
 	pgOnce   sync.Once
 	pgServer *testServer
@@ -30,30 +24,18 @@ var (
 )
 
 const (
-	superPassword = "superpw"
-	appUser       = "edge"
-	appPassword   = "s3cret"
+	appUser     = "edge"
+	appPassword = "s3cret"
 )
 
-type testServer struct {
-	bin  string // /usr/lib/postgresql/N/bin
-	dir  string
-	port string
-	cred *syscall.Credential
-}
+type testServer struct{ *testutil.Postgres }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if pgServer != nil {
-		pgServer.stop()
+		pgServer.Stop()
 	}
 	os.Exit(code)
-}
-
-// inCI reports whether CI=true: a missing PostgreSQL fails instead of skipping.
-func inCI() bool {
-	v := strings.ToLower(os.Getenv("CI"))
-	return v != "" && v != "false" && v != "0"
 }
 
 // needPostgres returns the shared server, or skips (fails under CI).
@@ -63,28 +45,22 @@ func needPostgres(t testing.TB) *testServer {
 		t.Skip("skipping PostgreSQL test in -short mode")
 	}
 	pgOnce.Do(func() { pgServer, pgErr = startTestServer() })
-	if pgErr != nil {
-		if inCI() {
-			t.Fatalf("PostgreSQL is missing: %v (CI=true: a missing component fails the test)", pgErr)
-		}
-		t.Skipf("skipping: PostgreSQL is missing: %v (install postgresql; under CI=true this fails)", pgErr)
-	}
+	testutil.RequireOrSkip(t, "PostgreSQL", pgErr)
 	return pgServer
 }
 
-// serverBin finds the newest /usr/lib/postgresql/N/bin with initdb.
-func serverBin() (string, error) {
-	dirs, _ := filepath.Glob(debianBinGlob)
-	sort.Slice(dirs, func(i, j int) bool { return dirMajor(dirs[i]) > dirMajor(dirs[j]) })
-	for _, d := range dirs {
-		if isExecutable(filepath.Join(d, "initdb")) && isExecutable(filepath.Join(d, "pg_ctl")) {
-			return d, nil
-		}
+func startTestServer() (*testServer, error) {
+	pg, err := testutil.NewPostgres()
+	if err != nil {
+		return nil, err
 	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
+	s := &testServer{pg}
+	if err := s.super(context.Background(), "postgres",
+		fmt.Sprintf("CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'", appUser, appPassword)); err != nil {
+		pg.Stop()
+		return nil, err
 	}
-	return "", errors.New("initdb and pg_ctl not found in " + debianBinGlob + " or PATH (apt-get install postgresql)")
+	return s, nil
 }
 
 func freeTCPPort() (string, error) {
@@ -97,89 +73,12 @@ func freeTCPPort() (string, error) {
 	return port, nil
 }
 
-func startTestServer() (*testServer, error) {
-	bin, err := serverBin()
-	if err != nil {
-		return nil, err
-	}
-	s := &testServer{bin: bin}
-	if s.cred, err = clusterCredential(); err != nil {
-		return nil, err
-	}
-	if s.dir, err = os.MkdirTemp("", "edge-backup-test-"); err != nil {
-		return nil, err
-	}
-	if err := s.chown(s.dir); err != nil {
-		return nil, err
-	}
-	pw := filepath.Join(s.dir, "pw")
-	if err := os.WriteFile(pw, []byte(superPassword+"\n"), 0o600); err != nil {
-		return nil, err
-	}
-	if err := s.chown(pw); err != nil {
-		return nil, err
-	}
-	if err := s.run("initdb", "-D", s.data(), "-U", "postgres", "--pwfile="+pw, "--auth-host=scram-sha-256",
-		"--auth-local=trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"); err != nil {
-		return nil, err
-	}
-	for attempt := 0; ; attempt++ {
-		if s.port, err = freeTCPPort(); err != nil {
-			return nil, err
-		}
-		err = s.run("pg_ctl", "-D", s.data(), "-l", filepath.Join(s.dir, "log"), "-w", "-t", "30", "-s",
-			"-o", "-c listen_addresses=127.0.0.1 -p "+s.port+" -k "+s.dir+" -c fsync=off -c full_page_writes=off", "start")
-		if err == nil || attempt == 2 {
-			break
-		}
-	}
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
-		return nil, fmt.Errorf("%v\n%s", err, log)
-	}
-	return s, s.super(context.Background(), "postgres",
-		fmt.Sprintf("CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'", appUser, appPassword))
-}
-
-func (s *testServer) data() string { return filepath.Join(s.dir, "data") }
-
-func (s *testServer) chown(path string) error {
-	if s.cred == nil {
-		return nil
-	}
-	return os.Chown(path, int(s.cred.Uid), int(s.cred.Gid))
-}
-
-func (s *testServer) run(prog string, args ...string) error {
-	cmd := exec.Command(filepath.Join(s.bin, prog), args...)
-	cmd.Dir = s.dir
-	if s.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %v: %s", prog, err, out)
-	}
-	return nil
-}
-
-func (s *testServer) stop() {
-	_ = s.run("pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "-s", "stop")
-	_ = os.RemoveAll(s.dir)
-}
-
 // url is the URL of database db as the application role.
-func (s *testServer) url(db string) string {
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable", appUser, appPassword, s.port, db)
-}
-
-func (s *testServer) superURL(db string) string {
-	return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%s/%s?sslmode=disable", superPassword, s.port, db)
-}
+func (s *testServer) url(db string) string { return s.URL(appUser, appPassword, db) }
 
 // super runs statements as the superuser in db.
 func (s *testServer) super(ctx context.Context, db string, stmts ...string) error {
-	conn, err := pgx.Connect(ctx, s.superURL(db))
+	conn, err := pgx.Connect(ctx, s.SuperURL(db))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // Prune applies the retention policy (a dry run only plans) and returns
@@ -49,7 +51,7 @@ func (j *Job) pruneLocked(dryRun bool) (*Plan, error) {
 		j.log.Info("deleted backup", "id", m.ID, "file", m.File)
 	}
 	if len(p.Deletions()) > 0 {
-		if err := syncDir(j.cfg.Dir); err != nil {
+		if err := atomicfile.SyncDir(j.cfg.Dir); err != nil {
 			errs = append(errs, err)
 		}
 		_ = j.Refresh()

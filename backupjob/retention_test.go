@@ -45,7 +45,7 @@ func writeFakeVerified(t *testing.T, j *Job, id string, ok *bool) *Manifest {
 
 func fakeJob(t *testing.T, keep Keep, now func() time.Time) *Job {
 	t.Helper()
-	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: "03:00", Format: FormatCustom,
+	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: config.MustSchedule("03:00"), Format: FormatCustom,
 		Verify: VerifyNone, KeepDaily: keep.Daily, KeepWeekly: keep.Weekly, KeepMonthly: keep.Monthly}
 	return newJob(t, cfg, Options{Location: time.UTC, Now: now})
 }

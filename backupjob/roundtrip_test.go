@@ -20,7 +20,7 @@ func testConfig(t testing.TB, srv *testServer, db string) *config.Backup {
 	return &config.Backup{
 		DatabaseURL: config.Secret(srv.url(db)),
 		Dir:         filepath.Join(t.TempDir(), "backups"),
-		Schedule:    "03:00",
+		Schedule:    config.MustSchedule("03:00"),
 		Format:      FormatCustom,
 		KeepDaily:   7, KeepWeekly: 4, KeepMonthly: 6,
 		Verify: VerifyScratchCluster,
@@ -102,7 +102,11 @@ func TestRoundTrip(t *testing.T) {
 			cfg := testConfig(t, srv, src)
 			cfg.Format, cfg.Verify = tc.format, tc.verify
 			if tc.encrypt {
-				cfg.EncryptTo = []string{id.Recipient().String()}
+				r, err := config.ParseRecipient(id.Recipient().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.EncryptTo = []config.Recipient{r}
 			}
 			j := newJob(t, cfg, Options{})
 			m, err := j.Backup(t.Context())

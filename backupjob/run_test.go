@@ -64,7 +64,7 @@ func (r *runRecorder) times() []string {
 func TestRunSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// synctest's clock starts at 2000-01-01 00:00 UTC.
-		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: "03:00", Format: FormatCustom,
+		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: config.MustSchedule("03:00"), Format: FormatCustom,
 			Verify: VerifyNone, KeepDaily: 30}
 		j := newJob(t, cfg, Options{Location: time.UTC})
 		// The last success was two days ago: catch up at once.
@@ -116,7 +116,7 @@ func TestRunSchedule(t *testing.T) {
 // TestRunNoCatchUp: a recent success means Run waits for the schedule.
 func TestRunNoCatchUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: "15,45 * * * *", Format: FormatCustom,
+		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: config.MustSchedule("15,45 * * * *"), Format: FormatCustom,
 			Verify: VerifyNone, KeepDaily: 100}
 		j := newJob(t, cfg, Options{Location: time.UTC})
 		writeFake(t, j, "19991231T235000Z", true) // 10 minutes ago, after 23:45
@@ -138,7 +138,7 @@ func TestRunNoCatchUp(t *testing.T) {
 // TestRunRecoversPanic: a panicking backup is recorded and Run goes on.
 func TestRunRecoversPanic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: "03:00", Format: FormatCustom, Verify: VerifyNone}
+		cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "b"), Schedule: config.MustSchedule("03:00"), Format: FormatCustom, Verify: VerifyNone}
 		j := newJob(t, cfg, Options{Location: time.UTC})
 		calls := 0
 		j.runOnce = func(context.Context) error { calls++; panic("boom") }

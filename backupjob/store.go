@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // Names inside the backup directory.
@@ -72,7 +74,7 @@ func cleanPartials(dir string) (removed []string, err error) {
 		removed = append(removed, p)
 	}
 	if len(removed) > 0 {
-		_ = syncDir(dir)
+		_ = atomicfile.SyncDir(dir)
 	}
 	return removed, nil
 }
@@ -112,48 +114,12 @@ func backupBase(name string) (string, bool) {
 	return "", false
 }
 
-// syncDir fsyncs a directory so that renames in it survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to {dir}/.partial/, fsyncs it, renames it to
-// {dir}/name and fsyncs dir: readers see the old file or the new one.
+// writeFileAtomic replaces {dir}/name with data (mode 0600), its temp file
+// in {dir}/.partial/, which cleanPartials empties at start.
 func writeFileAtomic(dir, name string, data []byte) error {
 	pdir := filepath.Join(dir, partialDir)
 	if err := os.MkdirAll(pdir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", pdir, err)
 	}
-	f, err := os.CreateTemp(pdir, name+".*")
-	if err != nil {
-		return fmt.Errorf("create temp file for %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return fmt.Errorf("chmod %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("rename %s into place: %w", name, err)
-	}
-	return syncDir(dir)
+	return atomicfile.WriteFileVia(pdir, filepath.Join(dir, name), data, 0o600)
 }

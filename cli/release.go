@@ -6,16 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/release"
-	toml "github.com/pelletier/go-toml/v2"
 )
 
 // releaseCmd installs a built frontend: "edge release DIR" (SPEC §6).
@@ -91,38 +90,18 @@ func releaseFlags(fs *flag.FlagSet) func() (root, sock string, err error) {
 // without the unit's secrets, so nothing else is expanded or validated
 // (site.root may not exist before the first release).
 func readReleaseConfig(path string, explicit bool) (root, sock string, err error) {
-	sock = config.Local().Server.AdminSocket
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if !explicit {
-			return "", sock, fmt.Errorf("no config at %s (fix: pass -config FILE or -root DIR)", path)
-		}
-		return "", sock, fmt.Errorf("read config: %w (fix: check -config or $EDGE_CONFIG)", err)
+	v, err := config.ReadShellView(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return "", v.AdminSocket, fmt.Errorf("no config at %s (fix: pass -config FILE or -root DIR)", path)
 	}
-	var doc struct {
-		Server struct {
-			AdminSocket string `toml:"admin_socket"`
-		} `toml:"server"`
-		Site struct {
-			Root string `toml:"root"`
-		} `toml:"site"`
+	var fe *config.FieldError
+	if err != nil && (!errors.As(err, &fe) || v.SiteRoot == "") {
+		return "", v.AdminSocket, err // unreadable, or site.root not expandable
 	}
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		return "", sock, fmt.Errorf("parse config %s: %w (run \"edge validate\")", path, err)
+	if v.SiteRoot == "" {
+		return "", v.AdminSocket, fmt.Errorf("%s: site.root is not set (fix: set it, or pass -root DIR)", path)
 	}
-	if root, err = config.Expand(doc.Site.Root, os.LookupEnv); err != nil {
-		return "", sock, fmt.Errorf("%s: site.root: %w", path, err)
-	}
-	if root == "" {
-		return "", sock, fmt.Errorf("%s: site.root is not set (fix: set it, or pass -root DIR)", path)
-	}
-	if s, err := config.Expand(doc.Server.AdminSocket, os.LookupEnv); err == nil {
-		sock = s
-	}
-	if sock == "" {
-		sock = "/run/edge/admin.sock"
-	}
-	return root, sock, nil
+	return v.SiteRoot, v.AdminSocket, nil
 }
 
 // tellEdge asks a running edge to drop its static caches. None of its

@@ -1,7 +1,14 @@
 // Package config parses, expands, defaults and validates edge's TOML configuration.
 //
-// It is pure: no goroutines and no I/O beyond reading the file and stat-ing the
-// paths it names. Every other package receives a validated *Config.
+// It is pure: no goroutines and no I/O beyond reading the file, stat-ing the
+// paths it names and reading the TLS files it names (as tlsmgr will). Every
+// other package receives a validated *Config.
+//
+// Every value the running program parses is parsed here, once, so that
+// "edge validate" and "edge run" cannot disagree: durations, sizes, the
+// backup schedule (Schedule), age recipients (Recipient), host:port values
+// (ParseHostPort), networks (ParseNetwork), the kind of a check
+// (Check.Kind). server's TestValidateAgreesWithRun holds that line.
 //
 // The file is strict: an unknown key is an error reported with its line.
 // "${VAR}" inside a string value is replaced from the environment; a missing
@@ -271,7 +278,7 @@ type Backup struct {
 	Dir string `toml:"dir"`
 	// Schedule is "HH:MM" daily local time or a 5-field cron expression.
 	// Default: "03:00".
-	Schedule string `toml:"schedule"`
+	Schedule Schedule `toml:"schedule"`
 	// Format is "custom" (pg_dump -Fc) or "plain-gzip". Default: "custom".
 	Format string `toml:"format"`
 	// KeepDaily is how many daily backups are kept. Default: 7.
@@ -283,8 +290,9 @@ type Backup struct {
 	// Verify is "none", "scratch-db" or "scratch-cluster".
 	// Default: "scratch-cluster".
 	Verify string `toml:"verify"`
-	// EncryptTo lists age recipients; empty means not encrypted.
-	EncryptTo []string `toml:"encrypt_to"`
+	// EncryptTo lists age recipients ("age1..." or an SSH public key);
+	// empty means not encrypted.
+	EncryptTo []Recipient `toml:"encrypt_to"`
 	// PGBin is the folder of pg_dump/pg_restore; "" searches PATH, then
 	// /usr/lib/postgresql/*/bin.
 	PGBin string `toml:"pg_bin"`

@@ -131,7 +131,7 @@ func TestSpecExample(t *testing.T) {
 
 		{"backup.database_url", b.DatabaseURL.Reveal(), databaseURL},
 		{"backup.dir", b.Dir, p.backupDir},
-		{"backup.schedule", b.Schedule, "03:00"},
+		{"backup.schedule", b.Schedule.String(), "03:00"},
 		{"backup.format", b.Format, "custom"},
 		{"backup.keep_daily", b.KeepDaily, 7},
 		{"backup.keep_weekly", b.KeepWeekly, 4},

@@ -74,7 +74,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&s.HTTPS, ":443")
 	}
 	setDefault(&s.StateDir, "/var/lib/edge")
-	setDefault(&s.AdminSocket, "/run/edge/admin.sock")
+	setDefault(&s.AdminSocket, defaultAdminSocket)
 	setDefault(&s.AccessLog, "stdout")
 	setDuration(&s.ShutdownTimeout, 10*time.Second)
 	s.applyHTTP3Default()
@@ -215,7 +215,9 @@ func (a *Admin) applyDefaults() {
 }
 
 func (b *Backup) applyDefaults(pos positions) {
-	setDefault(&b.Schedule, "03:00")
+	if b.Schedule.text == "" && b.Schedule.err == nil {
+		b.Schedule = MustSchedule("03:00")
+	}
 	setDefault(&b.Format, "custom")
 	setDefault(&b.Verify, "scratch-cluster")
 	for _, k := range []struct {

@@ -158,7 +158,7 @@ csp_report_only = true
 				t.Errorf("backup.%s: got %d, want %d", tt.name, tt.got, tt.want)
 			}
 		}
-		if b.Schedule != "03:00" || b.Format != "custom" || b.Verify != "scratch-cluster" {
+		if b.Schedule.String() != "03:00" || b.Format != "custom" || b.Verify != "scratch-cluster" {
 			t.Errorf("backup: got schedule %q format %q verify %q, want the defaults", b.Schedule, b.Format, b.Verify)
 		}
 	})

@@ -399,30 +399,3 @@ func join(prefix, key string) string {
 	}
 	return prefix + "." + key
 }
-
-// AdminSocket reads only server.admin_socket from the file at path, for
-// "edge status" and "edge reload": they run from an operator's shell,
-// where the secrets of the unit's EnvironmentFile= are not set, so ${VAR}
-// references are not resolved and nothing else is validated.
-func AdminSocket(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read config: %w (fix: check -config or $EDGE_CONFIG)", err)
-	}
-	var doc struct {
-		Server struct {
-			AdminSocket string `toml:"admin_socket"`
-		} `toml:"server"`
-	}
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		return "", fmt.Errorf("parse config %s: %w (run \"edge validate\")", path, err)
-	}
-	sock, err := Expand(doc.Server.AdminSocket, os.LookupEnv)
-	if err != nil {
-		return "", fmt.Errorf("%s: server.admin_socket: %w", path, err)
-	}
-	if sock == "" {
-		sock = "/run/edge/admin.sock"
-	}
-	return sock, nil
-}

@@ -114,11 +114,14 @@ func arrayParent(name string) bool {
 }
 
 func isScalar(t reflect.Type) bool {
-	return t == reflect.TypeOf(config.Duration{}) || t == reflect.TypeOf(config.ByteSize{}) || t == reflect.TypeOf(config.Rate{})
+	return t == reflect.TypeOf(config.Duration{}) || t == reflect.TypeOf(config.ByteSize{}) || t == reflect.TypeOf(config.Rate{}) ||
+		t == reflect.TypeOf(config.Schedule{}) || t == reflect.TypeOf(config.Recipient{})
 }
 
 func typeName(t reflect.Type) string {
 	switch {
+	case t == reflect.TypeOf(config.Schedule{}), t == reflect.TypeOf(config.Recipient{}):
+		return "string"
 	case t == reflect.TypeOf(config.Duration{}):
 		return "duration"
 	case t == reflect.TypeOf(config.ByteSize{}):

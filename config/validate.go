@@ -218,12 +218,6 @@ func (v *validator) dirExists(key, p string) {
 	}
 }
 
-func (v *validator) fileExists(key, p string) {
-	if _, err := os.Stat(p); err != nil {
-		v.failf(key, ErrNotExist, "%s", p)
-	}
-}
-
 func (v *validator) routes() {
 	seen := map[string]int{}
 	for i, r := range v.c.Routes {
@@ -243,13 +237,7 @@ func (v *validator) routes() {
 		if len(r.Upstreams) == 0 {
 			v.failf(key+".upstreams", ErrRequired, "at least one \"host:port\"")
 		}
-		for j, u := range r.Upstreams {
-			if _, port, err := net.SplitHostPort(u); err != nil || port == "" {
-				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q (fix: \"127.0.0.1:8000\")", u)
-			} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				v.failf(fmt.Sprintf("%s.upstreams[%d]", key, j), ErrInvalidValue, "%q: port %q out of range 1-65535 (fix: \"127.0.0.1:8000\")", u, port)
-			}
-		}
+		v.upstreams(key, r.Upstreams)
 		if r.Health.Path != "" && !strings.HasPrefix(r.Health.Path, "/") {
 			v.failf(key+".health.path", ErrInvalidValue, "%q must start with /", r.Health.Path)
 		}
@@ -293,7 +281,7 @@ func (v *validator) tls() {
 		v.failf("tls.acme_ca", ErrInvalidValue, "%q must be an https:// directory URL", t.ACMECA)
 	}
 	if t.ACMECARoot != "" {
-		v.fileExists("tls.acme_ca_root", t.ACMECARoot)
+		v.rootFile("tls.acme_ca_root", t.ACMECARoot)
 	}
 	if len(t.Challenges) == 0 {
 		v.failf("tls.challenges", ErrRequired, "at least one of \"http-01\", \"tls-alpn-01\"")
@@ -311,13 +299,7 @@ func (v *validator) tls() {
 		v.failf("tls.renewal_window_ratio", ErrInvalidValue, "%v must be between 0 and 1 (fix: 0.33)", t.RenewalWindowRatio)
 	}
 	for i, c := range t.Certificates {
-		key := fmt.Sprintf("tls.certificates[%d]", i)
-		if c.Cert == "" || c.Key == "" {
-			v.failf(key, ErrRequired, "both cert and key")
-			continue
-		}
-		v.fileExists(key+".cert", c.Cert)
-		v.fileExists(key+".key", c.Key)
+		v.certFiles(fmt.Sprintf("tls.certificates[%d]", i), c)
 	}
 }
 
@@ -383,8 +365,6 @@ func (v *validator) fromEnv(key string) {
 	}
 }
 
-var clockRE = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):[0-5][0-9]$`)
-
 func (v *validator) backup() {
 	b := v.c.Backup
 	if b == nil {
@@ -400,8 +380,8 @@ func (v *validator) backup() {
 	} else {
 		v.parentExists("backup.dir", b.Dir, true)
 	}
-	if !clockRE.MatchString(b.Schedule) && len(strings.Fields(b.Schedule)) != 5 {
-		v.failf("backup.schedule", ErrInvalidValue, "%q (fix: \"03:00\" or a 5-field cron expression)", b.Schedule)
+	if err := b.Schedule.Err(); err != nil {
+		v.fail("backup.schedule", fmt.Errorf("%w: %w", ErrInvalidValue, err))
 	}
 	if b.Format != "custom" && b.Format != "plain-gzip" {
 		v.failf("backup.format", ErrInvalidValue, "%q (fix: \"custom\" or \"plain-gzip\")", b.Format)
@@ -415,8 +395,8 @@ func (v *validator) backup() {
 		}
 	}
 	for i, r := range b.EncryptTo {
-		if !strings.HasPrefix(r, "age1") && !strings.HasPrefix(r, "ssh-") {
-			v.failf(fmt.Sprintf("backup.encrypt_to[%d]", i), ErrInvalidValue, "%q is not an age recipient (age1...)", r)
+		if err := r.Err(); err != nil {
+			v.fail(fmt.Sprintf("backup.encrypt_to[%d]", i), fmt.Errorf("%w: %w", ErrInvalidValue, err))
 		}
 	}
 	if b.PGBin != "" {
@@ -475,6 +455,8 @@ func (v *validator) checks() {
 			v.failf(key+".name", ErrDuplicate, "%q", c.Name)
 		case !checkNameRE.MatchString(c.Name):
 			v.failf(key+".name", ErrInvalidValue, "%q (fix: letters, digits, \".\", \"_\" and \"-\", at most 64)", c.Name)
+		case c.Name == "backup":
+			v.failf(key+".name", ErrDuplicate, "%q is the name of the built-in backup check (fix: another name)", c.Name)
 		}
 		names[c.Name] = true
 		kinds := 0
@@ -530,9 +512,7 @@ func (v *validator) checkTarget(key string, c Check) {
 		v.failf(key, ErrInvalidValue, "status and contains apply to http checks only")
 	}
 	if c.TCP != "" {
-		if host, port, err := net.SplitHostPort(c.TCP); err != nil || host == "" || port == "" {
-			v.failf(key+".tcp", ErrInvalidValue, "%q (fix: \"127.0.0.1:5432\")", c.TCP)
-		}
+		v.hostPort(key+".tcp", c.TCP, "127.0.0.1:5432")
 	}
 	if c.Postgres != "" {
 		v.databaseURL(key+".postgres", c.Postgres.Reveal())
@@ -583,9 +563,7 @@ func (v *validator) alerts() {
 		v.httpURL("alerts.backup_heartbeat_url", a.BackupHeartbeatURL.Reveal())
 	}
 	if e := a.Email; e != nil {
-		if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
-			v.failf("alerts.email.smtp", ErrInvalidValue, "%q (fix: \"smtp.example.com:587\")", e.SMTP)
-		}
+		v.hostPort("alerts.email.smtp", e.SMTP, "smtp.example.com:587")
 		if !strings.Contains(e.From, "@") {
 			v.failf("alerts.email.from", ErrInvalidValue, "%q is not an email address", e.From)
 		}
@@ -623,5 +601,12 @@ func (v *validator) channelTimeout(key string, d Duration) {
 		v.fail(key, err)
 	} else if d.Duration <= 0 {
 		v.failf(key, ErrInvalidValue, "must be above 0")
+	}
+}
+
+// fileExists reports a path that cannot be stat-ed.
+func (v *validator) fileExists(key, p string) {
+	if _, err := os.Stat(p); err != nil {
+		v.failf(key, ErrNotExist, "%s", p)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -94,6 +95,7 @@ func TestValidateRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(tmp, "missing")
+	cert, key, _ := testutil.WriteCert(t, tmp, "example.com")
 	env := map[string]string{
 		"HASH":     testHash,
 		"NOT_HASH": "plain-password",
@@ -124,7 +126,9 @@ func TestValidateRules(t *testing.T) {
 		{"database URL without password", site + "[backup]\ndatabase_url = \"postgres:///gitcourse?host=/run/postgresql\"\ndir = \"{{tmp}}/b\"\n", nil},
 		{"database password from a variable", site + "[backup]\ndatabase_url = \"postgres://edge:${PW}@db/gitcourse\"\ndir = \"{{tmp}}/b\"\n", nil},
 		{"all backup values", site + backup + "format = \"plain-gzip\"\nverify = \"none\"\nkeep_daily = 0\nencrypt_to = [\"age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\"]\npg_bin = \"{{root}}\"\n", nil},
-		{"byo certificate", site + "[tls]\ncertificates = [{ cert = \"{{file}}\", key = \"{{file}}\" }]\nmin_version = \"1.3\"\n", nil},
+		{"byo certificate", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\", key = \"{{key}}\" }]\nmin_version = \"1.3\"\n", nil},
+		{"key does not match", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\", key = \"{{cert}}\" }]\n", []want{{"tls.certificates[0].key", "certificates", config.ErrInvalidValue}}},
+		{"acme_ca_root not PEM", site + "[tls]\nacme_ca_root = \"{{file}}\"\n", []want{{"tls.acme_ca_root", "acme_ca_root", config.ErrInvalidValue}}},
 
 		{"http not an address", "[server]\nhttp = \"80\"\n" + site, []want{{"server.http", `http = "80"`, config.ErrBadListenAddr}}},
 		{"https port out of range", "[server]\nhttps = \":70000\"\n" + site, []want{{"server.https", "https", config.ErrBadListenAddr}}},
@@ -166,8 +170,8 @@ func TestValidateRules(t *testing.T) {
 		{"acme_ca_root missing", site + "[tls]\nacme_ca_root = \"{{missing}}\"\n", []want{{"tls.acme_ca_root", "acme_ca_root", config.ErrNotExist}}},
 		{"dns-01 challenge", site + "[tls]\nchallenges = [\"dns-01\"]\n", []want{{"tls.challenges[0]", "challenges", config.ErrInvalidValue}}},
 		{"tls 1.1", site + "[tls]\nmin_version = \"1.1\"\n", []want{{"tls.min_version", "min_version", config.ErrInvalidValue}}},
-		{"certificate without key", site + "[tls]\ncertificates = [{ cert = \"{{file}}\" }]\n", []want{{"tls.certificates[0]", "certificates", config.ErrRequired}}},
-		{"certificate files missing", site + "[tls]\ncertificates = [\n  { cert = \"{{file}}\", key = \"{{file}}\" },\n  { cert = \"{{missing}}\", key = \"{{missing}}\" },\n]\n", []want{
+		{"certificate without key", site + "[tls]\ncertificates = [{ cert = \"{{cert}}\" }]\n", []want{{"tls.certificates[0].key", "certificates", config.ErrRequired}}},
+		{"certificate files missing", site + "[tls]\ncertificates = [\n  { cert = \"{{cert}}\", key = \"{{key}}\" },\n  { cert = \"{{missing}}\", key = \"{{missing}}\" },\n]\n", []want{
 			{"tls.certificates[1].cert", "{{missing}}", config.ErrNotExist},
 			{"tls.certificates[1].key", "{{missing}}", config.ErrNotExist},
 		}},
@@ -216,7 +220,7 @@ func TestValidateRules(t *testing.T) {
 		{"telegram api", site + "[alerts]\ntelegram = { token = \"${TOKEN}\", chat_id = \"1\", api = \"not a url\" }\n", []want{{"alerts.telegram.api", "telegram", config.ErrInvalidValue}}},
 		{"webhook not http", site + "[alerts]\nwebhook = { url = \"ftp://example.com/x\" }\n", []want{{"alerts.webhook.url", "webhook", config.ErrInvalidValue}}},
 	}
-	r := strings.NewReplacer("{{root}}", root, "{{file}}", file, "{{missing}}", missing, "{{tmp}}", tmp)
+	r := strings.NewReplacer("{{root}}", root, "{{file}}", file, "{{missing}}", missing, "{{tmp}}", tmp, "{{cert}}", cert, "{{key}}", key)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := r.Replace(tt.src)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // pebble is a real Pebble ACME server on loopback, started and stopped by
@@ -44,12 +46,12 @@ func pebblePaths(t *testing.T) (bin, certs string) {
 			bin, err = gobin, nil
 		}
 	}
-	requireOrSkip(t, "pebble (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)", err)
+	testutil.RequireOrSkip(t, "pebble (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.1)", err)
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	requireOrSkip(t, "the Go module cache", err)
+	testutil.RequireOrSkip(t, "the Go module cache", err)
 	certs = filepath.Join(strings.TrimSpace(string(out)), "github.com", "letsencrypt", "pebble", "v2@v2.10.1", "test", "certs")
 	_, err = os.Stat(filepath.Join(certs, "pebble.minica.pem"))
-	requireOrSkip(t, "pebble's test certificates in the module cache", err)
+	testutil.RequireOrSkip(t, "pebble's test certificates in the module cache", err)
 	return bin, certs
 }
 

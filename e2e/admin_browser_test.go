@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // updateDocs copies the status page screenshot to docs/status-page.png.
@@ -28,7 +30,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	requireOrSkip(t, "Chromium (apt-get install chromium)", errors.New("no chromium, chromium-browser or google-chrome on PATH"))
+	testutil.RequireOrSkip(t, "Chromium (apt-get install chromium)", errors.New("no chromium, chromium-browser or google-chrome on PATH"))
 	return ""
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/internal/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -255,7 +256,7 @@ func TestAdminStatusCommand(t *testing.T) {
 
 	// On a terminal (script(1) gives it a pseudo-terminal): colours.
 	script, err := exec.LookPath("script")
-	requireOrSkip(t, "script(1) from util-linux", err)
+	testutil.RequireOrSkip(t, "script(1) from util-linux", err)
 	cmd := exec.Command(script, "-qefc", shellQuote(edgeBinary(t), "status", "-config", e.Config), os.DevNull)
 	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=")
 	out, err := cmd.CombinedOutput()

@@ -265,13 +265,13 @@ func flipOneByte(t *testing.T, path string) {
 func TestBackupKilledMidway(t *testing.T) {
 	b := newBackupEnv(t, "")
 	wrap := filepath.Join(b.dir, "pgbin")
-	real := filepath.Join(b.pg.bin, "pg_dump")
+	real := filepath.Join(b.pg.Bin, "pg_dump")
 	pidFile := filepath.Join(b.dir, "pg_dump.pid")
 	if err := os.MkdirAll(wrap, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"pg_restore", "psql", "initdb", "pg_ctl"} {
-		if err := os.Symlink(filepath.Join(b.pg.bin, p), filepath.Join(wrap, p)); err != nil {
+		if err := os.Symlink(filepath.Join(b.pg.Bin, p), filepath.Join(wrap, p)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,7 +25,7 @@ func TestCLI(t *testing.T) {
 	dir := shortTempDir(t)
 	writeSite(t, dir)
 	site := filepath.Join(dir, "site")
-	valid := writeConfigFile(t, dir, "valid.toml", fmt.Sprintf(`[server]
+	validText := fmt.Sprintf(`[server]
 http = "127.0.0.1:18080"
 https = ""
 state_dir = %q
@@ -34,7 +34,8 @@ admin_socket = %q
 [site]
 domains = ["edge.test"]
 root = %q
-`, filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"), site))
+`, filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"), site)
+	valid := writeConfigFile(t, dir, "valid.toml", validText)
 	// Three problems, on lines 3, 4 and 7.
 	bad := writeConfigFile(t, dir, "bad.toml", fmt.Sprintf(`[server]
 http = "127.0.0.1:18080"
@@ -150,6 +151,48 @@ root = %q
 		}
 		if len(got) != len(want) {
 			t.Errorf("problems reported: %v, want exactly %v\nstderr:\n%s", got, want, stderr)
+		}
+	})
+
+	// The values of issue #21 that "edge validate" used to accept and
+	// "edge run" refused at start without a line: both now refuse them,
+	// each with FILE:LINE: key.
+	t.Run("validate-matches-run", func(t *testing.T) {
+		runBad := writeConfigFile(t, dir, "runbad.toml", validText+fmt.Sprintf(`
+[[route]]
+path = "/api/"
+upstreams = ["127.0.0.1:99999"]
+
+[backup]
+database_url = "${DB}"
+dir = %q
+schedule = "99 99 * * *"
+encrypt_to = ["age1notakey"]
+`, dir))
+		env := []string{"DB=postgres://edge@127.0.0.1:1/edge"}
+		want := map[string]int{"route[0].upstreams[0]": 13, "backup.schedule": 18, "backup.encrypt_to[0]": 19}
+		re := regexp.MustCompile(`^` + regexp.QuoteMeta(runBad) + `:(\d+): ([a-z_.\[\]0-9]+): (.+)$`)
+		stdout, stderr, code := runEdge(t, env, "validate", "-config", runBad)
+		if code != 1 {
+			t.Errorf("edge validate runbad.toml: exit %d, want 1\n%s%s", code, stdout, stderr)
+		}
+		got := map[string]int{}
+		for _, line := range strings.Split(stdout+stderr, "\n") {
+			if m := re.FindStringSubmatch(line); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				got[m[2]] = n
+			}
+		}
+		for key, line := range want {
+			if got[key] != line {
+				t.Errorf("edge validate: no %s:%d: %s: ... (got %v)\n%s", runBad, line, key, got, stderr)
+			}
+		}
+		// edge run refuses at start with the first problem and points to
+		// edge validate for the others.
+		_, stderr, code = runEdge(t, env, "run", "-config", runBad)
+		if first := runBad + ":13: route[0].upstreams[0]: "; code != 1 || !strings.Contains(stderr, first) || !strings.Contains(stderr, "edge validate") {
+			t.Errorf("edge run runbad.toml: exit %d, stderr %q; want 1 with %q and a pointer to edge validate", code, stderr, first)
 		}
 	})
 

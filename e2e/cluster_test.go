@@ -296,7 +296,7 @@ func TestClusterPostgresDown(t *testing.T) {
 	roots := c.peb.issuingRoots()
 	serial := waitSameCert(t, roots, 30*time.Second, a, b)
 
-	c.pg.stop()
+	c.pg.Halt()
 	if code := b.Stop(); code != 0 {
 		t.Fatalf("n1 exit %d on SIGTERM\n%s", code, b.Output())
 	}
@@ -318,7 +318,9 @@ func TestClusterPostgresDown(t *testing.T) {
 		t.Errorf("status -cluster while PostgreSQL is down shows no error: %s", raw)
 	}
 
-	c.pg.restart(t)
+	if err := c.pg.Resume(); err != nil {
+		t.Fatal(err)
+	}
 	deadline = time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if members, raw := clusterStatus(t, b); members["n0"] && members["n1"] && !strings.Contains(raw, `"error"`) {
@@ -328,14 +330,4 @@ func TestClusterPostgresDown(t *testing.T) {
 	}
 	_, raw = clusterStatus(t, b)
 	t.Errorf("30s after PostgreSQL returned, status -cluster on n1 = %s; want both nodes up, no error", raw)
-}
-
-// restart starts the stopped server again on the same port.
-func (c *pgCluster) restart(t *testing.T) {
-	t.Helper()
-	out, err := c.tool(60*time.Second, "pg_ctl", "-D", c.dir+"/data", "-l", c.dir+"/log", "-w", "-t", "30",
-		"-o", "-c listen_addresses=127.0.0.1 -p "+c.port+" -k "+c.dir+" -c fsync=off", "start")
-	if err != nil {
-		t.Fatalf("pg_ctl start again: %v\n%s", err, out)
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -26,7 +27,7 @@ func requireTools(t *testing.T, what string, progs ...string) {
 	t.Helper()
 	for _, p := range progs {
 		_, err := exec.LookPath(p)
-		requireOrSkip(t, fmt.Sprintf("%s (%s)", p, what), err)
+		testutil.RequireOrSkip(t, fmt.Sprintf("%s (%s)", p, what), err)
 	}
 }
 

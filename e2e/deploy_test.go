@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // deployTimeout bounds one run of deploy.sh.
@@ -461,7 +463,7 @@ func TestFirewallNftRuleset(t *testing.T) {
 	requireTools(t, "Debian nftables", "nft")
 	out, err := exec.Command("nft", "-c", "-f", "../deploy/firewall/edge.nft").CombinedOutput()
 	if err != nil && strings.Contains(string(out), "Operation not permitted") {
-		requireOrSkip(t, "CAP_NET_ADMIN for nft -c (run as root)", fmt.Errorf("%s", out))
+		testutil.RequireOrSkip(t, "CAP_NET_ADMIN for nft -c (run as root)", fmt.Errorf("%s", out))
 	}
 	if err != nil {
 		t.Fatalf("nft -c -f deploy/firewall/edge.nft: %v\n%s", err, out)
@@ -500,7 +502,7 @@ func TestFirewallUFWScript(t *testing.T) {
 // (scripts/test installs it; under CI=true a missing shellcheck fails).
 func TestDeployScriptsShellcheck(t *testing.T) {
 	if _, err := exec.LookPath("shellcheck"); err != nil {
-		requireOrSkip(t, "shellcheck (Debian package shellcheck)", err)
+		testutil.RequireOrSkip(t, "shellcheck (Debian package shellcheck)", err)
 	}
 	out, err := exec.Command("shellcheck", "../deploy/deploy.sh", "../deploy/api-restart.sh", "../deploy/firewall/ufw.sh", "../deploy/install.sh").CombinedOutput()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/internal/testutil"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -63,26 +64,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// inCI reports whether the tests run under CI (CI=true), where a missing
-// component is a failure rather than a skip.
-func inCI() bool {
-	v := strings.ToLower(os.Getenv("CI"))
-	return v != "" && v != "false" && v != "0"
-}
-
-// requireOrSkip fails the test under CI=true and skips it elsewhere when a
-// component it needs is missing (err != nil), naming what is missing.
-func requireOrSkip(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if inCI() {
-		t.Fatalf("%s is missing: %v (CI=true: a missing component fails the test)", what, err)
-	}
-	t.Skipf("skipping: %s is missing: %v (under CI=true this fails)", what, err)
-}
-
 // edgeBinary builds ./cmd/edge once per test binary and returns its path.
 func edgeBinary(t testing.TB) string {
 	t.Helper()
@@ -90,7 +71,7 @@ func edgeBinary(t testing.TB) string {
 		t.Skip("skipping end-to-end test in -short mode")
 	}
 	_, err := exec.LookPath("go")
-	requireOrSkip(t, "the go tool (to build ./cmd/edge)", err)
+	testutil.RequireOrSkip(t, "the go tool (to build ./cmd/edge)", err)
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "edge-e2e-bin-")
 		if buildErr != nil {
@@ -143,7 +124,7 @@ func shortTempDir(t testing.TB) string {
 func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	requireOrSkip(t, "a loopback TCP listener", err)
+	testutil.RequireOrSkip(t, "a loopback TCP listener", err)
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/gitcourse/edge/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +14,10 @@ import (
 // systemd-journal-upload.service, passes systemd-analyze verify.
 func TestInstallScriptJournalUpload(t *testing.T) {
 	_, err := exec.LookPath("systemd-analyze")
-	requireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
+	testutil.RequireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
 	const pkgUnit = "/lib/systemd/system/systemd-journal-upload.service"
 	_, err = os.Stat(pkgUnit)
-	requireOrSkip(t, "systemd-journal-upload (Debian package systemd-journal-remote)", err)
+	testutil.RequireOrSkip(t, "systemd-journal-upload (Debian package systemd-journal-remote)", err)
 	bin := edgeBinary(t)
 	root, tls := t.TempDir(), t.TempDir()
 	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {

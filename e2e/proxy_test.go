@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // seen is what the upstream received for one request.
@@ -296,7 +298,7 @@ func TestProxyConnectTimeout(t *testing.T) {
 	t.Parallel()
 	addr, ok := blackhole(t)
 	if !ok {
-		requireOrSkip(t, "a loopback address that drops SYNs (a listener with a full accept queue)",
+		testutil.RequireOrSkip(t, "a loopback address that drops SYNs (a listener with a full accept queue)",
 			errors.New("every connection attempt was accepted or refused"))
 	}
 	e := startEdge(t, Options{Routes: []Route{

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,13 +18,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // apiPython is Debian's interpreter: the python3 first on PATH may be one
@@ -59,7 +59,7 @@ func requireAPIDeps(t *testing.T) {
 				"python3-sqlalchemy python3-alembic python3-psycopg2 python3-websockets)", apiPython, err, out)
 		}
 	})
-	requireOrSkip(t, "uvicorn/FastAPI from Debian's python3-* packages", apiDepsErr)
+	testutil.RequireOrSkip(t, "uvicorn/FastAPI from Debian's python3-* packages", apiDepsErr)
 }
 
 // apiDir is the absolute path of the GitCourse API app.
@@ -80,109 +80,18 @@ func apiEnv(dbURL string, extra ...string) []string {
 
 // ---------------------------------------------------------- PostgreSQL ---
 
-// pgCluster is a throwaway PostgreSQL cluster in a temp dir on a free
-// loopback port, stopped in cleanup.
-type pgCluster struct {
-	bin, dir, port string
-	asPostgres     bool // run the server tools as the postgres user (edge tests run as root)
-}
+// pgCluster is a throwaway PostgreSQL cluster (package testutil) with the
+// psql helpers of these tests.
+type pgCluster struct{ *testutil.Postgres }
 
-const pgSuperPassword = "e2e-super"
-
-// pgBinDir finds initdb and pg_ctl, which Debian keeps off PATH.
-func pgBinDir() (string, error) {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	sort.Strings(matches)
-	if len(matches) > 0 {
-		return filepath.Dir(matches[len(matches)-1]), nil
-	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
-	}
-	return "", errors.New("no initdb in /usr/lib/postgresql/*/bin or on PATH (apt-get install postgresql)")
-}
+// pgSuperPassword is the password of the superuser postgres.
+const pgSuperPassword = testutil.PostgresPassword
 
 func startPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
-	bin, err := pgBinDir()
-	requireOrSkip(t, "PostgreSQL server (initdb, pg_ctl)", err)
-	_, err = exec.LookPath("psql")
-	requireOrSkip(t, "psql", err)
-	c := &pgCluster{bin: bin, dir: shortTempDir(t), asPostgres: os.Geteuid() == 0}
-	if err := c.prepareDir(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := c.tool(60*time.Second, "initdb", "-D", c.dir+"/data", "-U", "postgres", "--pwfile="+c.dir+"/pw",
-		"--auth-host=scram-sha-256", "--auth-local=peer", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	for attempt := 1; ; attempt++ {
-		c.port = freePort(t)
-		out, err := c.tool(60*time.Second, "pg_ctl", "-D", c.dir+"/data", "-l", c.dir+"/log", "-w", "-t", "30",
-			"-o", "-c listen_addresses=127.0.0.1 -p "+c.port+" -k "+c.dir+" -c fsync=off", "start")
-		if err == nil {
-			break
-		}
-		log, _ := os.ReadFile(c.dir + "/log")
-		if attempt < 3 && strings.Contains(string(log), "already in use") {
-			continue
-		}
-		t.Fatalf("pg_ctl start: %v\n%s\n--- server log ---\n%s", err, out, log)
-	}
-	t.Cleanup(c.stop)
-	return c
-}
-
-// prepareDir makes the temp dir usable by the postgres user, with the
-// superuser password file initdb reads.
-func (c *pgCluster) prepareDir() error {
-	if err := os.WriteFile(c.dir+"/pw", []byte(pgSuperPassword+"\n"), 0o600); err != nil {
-		return err
-	}
-	if !c.asPostgres {
-		return nil
-	}
-	if err := os.Chmod(c.dir, 0o755); err != nil {
-		return err
-	}
-	out, err := exec.Command("chown", "-R", "postgres:", c.dir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("chown %s to postgres: %v: %s", c.dir, err, out)
-	}
-	return nil
-}
-
-// tool runs a PostgreSQL server program (as postgres when root), bounded.
-func (c *pgCluster) tool(limit time.Duration, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	path := filepath.Join(c.bin, name)
-	cmd := exec.CommandContext(ctx, path, args...)
-	if c.asPostgres {
-		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-	}
-	cmd.Dir = c.dir
-	return cmd.CombinedOutput()
-}
-
-// stop stops the server with pg_ctl, then by the PID in postmaster.pid if
-// it is still there.
-func (c *pgCluster) stop() {
-	pid := c.pid()
-	_, _ = c.tool(30*time.Second, "pg_ctl", "-D", c.dir+"/data", "-m", "fast", "-w", "-t", "20", "stop")
-	if pid > 0 && syscall.Kill(pid, 0) == nil {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-}
-
-func (c *pgCluster) pid() int {
-	b, err := os.ReadFile(c.dir + "/data/postmaster.pid")
-	if err != nil {
-		return 0
-	}
-	var pid int
-	_, _ = fmt.Sscanf(string(b), "%d", &pid)
-	return pid
+	_, err := exec.LookPath("psql")
+	testutil.RequireOrSkip(t, "psql", err)
+	return &pgCluster{testutil.StartPostgres(t)}
 }
 
 // psql runs SQL as user (password pw) in database db and returns the
@@ -191,7 +100,7 @@ func (c *pgCluster) psql(t *testing.T, db, user, pw, sql string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "psql", "-h", "127.0.0.1", "-p", c.port, "-U", user, "-d", db,
+	cmd := exec.CommandContext(ctx, "psql", "-h", "127.0.0.1", "-p", c.Port, "-U", user, "-d", db,
 		"-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+pw, "PGCONNECT_TIMEOUT=10")
 	out, err := cmd.CombinedOutput()
@@ -206,7 +115,7 @@ func (c *pgCluster) createDatabase(t *testing.T, name string) string {
 	t.Helper()
 	c.psql(t, "postgres", "postgres", pgSuperPassword, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD 'pw-%s'", name, name))
 	c.psql(t, "postgres", "postgres", pgSuperPassword, fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, name))
-	return fmt.Sprintf("postgresql://%s:pw-%s@127.0.0.1:%s/%s", name, name, c.port, name)
+	return fmt.Sprintf("postgresql://%s:pw-%s@127.0.0.1:%s/%s", name, name, c.Port, name)
 }
 
 // alembic runs "python3 -m alembic ARGS" in the app against dbURL.
@@ -535,8 +444,13 @@ func testTrustedProxy(t *testing.T, api *apiServer) {
 	if got := resp.Header.Get("X-Request-Id"); got != "lb-7f3a-42" {
 		t.Errorf("response X-Request-Id = %q, want the trusted proxy's lb-7f3a-42", got)
 	}
-	if !e.WaitOutput(`"request_id":"lb-7f3a-42"`, 5*time.Second) {
-		t.Error("the access log has no line with the trusted request id")
+	// One client address for the log and the app: the one X-Real-IP names,
+	// with the TCP peer beside it.
+	if !e.WaitOutput(`"request_id":"lb-7f3a-42","client_ip":"203.0.113.7"`, 5*time.Second) {
+		t.Error("the access log has no line with the trusted request id and client_ip 203.0.113.7")
+	}
+	if !e.WaitOutput(`"peer_ip":"127.0.0.1"`, 5*time.Second) {
+		t.Error("the access log line of a request through a trusted proxy has no peer_ip")
 	}
 }
 

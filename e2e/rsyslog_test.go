@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/gitcourse/edge/internal/testutil"
 	"math/big"
 	"net"
 	"os"
@@ -129,11 +130,11 @@ func startRsyslog(t *testing.T, ca *testCA, authMode string) *rsyslog {
 			bin, err = "/usr/sbin/rsyslogd", nil
 		}
 	}
-	requireOrSkip(t, "rsyslogd (apt-get install rsyslog rsyslog-gnutls)", err)
+	testutil.RequireOrSkip(t, "rsyslogd (apt-get install rsyslog rsyslog-gnutls)", err)
 	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err != nil {
 		matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so")
 		if len(matches) == 0 {
-			requireOrSkip(t, "rsyslog's gtls driver (apt-get install rsyslog-gnutls)", err)
+			testutil.RequireOrSkip(t, "rsyslog's gtls driver (apt-get install rsyslog-gnutls)", err)
 		}
 	}
 	dir := shortTempDir(t)

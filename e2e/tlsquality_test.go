@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // findTool looks a tool up on PATH, then in GOPATH/bin.
@@ -42,7 +44,7 @@ var internalCAFindings = map[string]bool{
 // from the internal CA's certificate properties listed above.
 func TestTLSScanHasNoHighFindings(t *testing.T) {
 	testssl, err := findTool("testssl")
-	requireOrSkip(t, "testssl (Debian package testssl.sh)", err)
+	testutil.RequireOrSkip(t, "testssl (Debian package testssl.sh)", err)
 	e := startEdge(t, Options{})
 	out := filepath.Join(t.TempDir(), "testssl.json")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -83,7 +85,7 @@ var goH2Failures = map[string]bool{
 // failures Go's HTTP/2 server has everywhere.
 func TestH2Spec(t *testing.T) {
 	h2spec, err := findTool("h2spec")
-	requireOrSkip(t, "h2spec (go install github.com/summerwind/h2spec/cmd/h2spec@latest)", err)
+	testutil.RequireOrSkip(t, "h2spec (go install github.com/summerwind/h2spec/cmd/h2spec@latest)", err)
 	e := startEdge(t, Options{Domains: []string{domain, "127.0.0.1"}})
 	report := filepath.Join(t.TempDir(), "h2spec.xml")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

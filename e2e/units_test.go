@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // repoRoot is the repository top, two levels up from this package.
@@ -51,9 +53,9 @@ func stageUnits(t *testing.T) string {
 
 func TestUnitsVerifyClean(t *testing.T) {
 	_, err := exec.LookPath("systemd-analyze")
-	requireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
+	testutil.RequireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
 	_, err = os.Stat("/usr/bin/python3")
-	requireOrSkip(t, "/usr/bin/python3 (ExecStart of gitcourse-api.service)", err)
+	testutil.RequireOrSkip(t, "/usr/bin/python3 (ExecStart of gitcourse-api.service)", err)
 	dir := stageUnits(t)
 	args := []string{"verify"}
 	for _, u := range append(units, "gitcourse-api@8001.socket", "gitcourse-api@8001.service") {
@@ -69,7 +71,7 @@ func TestUnitsVerifyClean(t *testing.T) {
 
 func TestUnitsSecurityExposure(t *testing.T) {
 	_, err := exec.LookPath("systemd-analyze")
-	requireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
+	testutil.RequireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
 	dir := stageUnits(t)
 	re := regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
 	for _, u := range []string{"edge.service", "gitcourse-api.service", "gitcourse-api@8001.service"} {

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/gitcourse/edge/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -388,7 +389,7 @@ func (h *heldSocketAPI) restart() {
 func TestAPIUnitSocketActivation(t *testing.T) {
 	requireAPIDeps(t)
 	tool, err := exec.LookPath("systemd-socket-activate")
-	requireOrSkip(t, "systemd-socket-activate (Debian package systemd)", err)
+	testutil.RequireOrSkip(t, "systemd-socket-activate (Debian package systemd)", err)
 	unit, err := os.ReadFile(repoRoot(t) + "/deploy/systemd/gitcourse-api.service")
 	if err != nil {
 		t.Fatal(err)

@@ -25,21 +25,21 @@ func Specs(cfg *config.Config, opts Options) []Spec {
 	for _, c := range cfg.Checks {
 		s := Spec{Name: c.Name, Interval: c.Interval.Duration, Timeout: c.Timeout.Duration,
 			Failures: c.Failures, Successes: c.Successes}
-		switch {
-		case c.HTTP != "":
-			s.Kind, s.Checker = "http", &HTTP{URL: c.HTTP, Status: c.Status, Contains: c.Contains, Client: client}
-		case c.TCP != "":
-			s.Kind, s.Checker = "tcp", &TCP{Addr: c.TCP}
-		case c.Postgres != "":
-			s.Kind, s.Checker = "postgres", &Postgres{URL: c.Postgres.Reveal()}
-		case c.Disk != "":
-			s.Kind, s.Checker = "disk", &Disk{Path: c.Disk, MinFree: c.MinFree.Bytes, MinFreeInodes: c.MinFreeInodes}
-		case c.Route != "":
+		switch s.Kind = c.Kind(); s.Kind {
+		case config.CheckHTTP:
+			s.Checker = &HTTP{URL: c.HTTP, Status: c.Status, Contains: c.Contains, Client: client}
+		case config.CheckTCP:
+			s.Checker = &TCP{Addr: c.TCP}
+		case config.CheckPostgres:
+			s.Checker = &Postgres{URL: c.Postgres.Reveal()}
+		case config.CheckDisk:
+			s.Checker = &Disk{Path: c.Disk, MinFree: c.MinFree.Bytes, MinFreeInodes: c.MinFreeInodes}
+		case config.CheckTraffic:
 			if opts.Traffic == nil {
 				continue
 			}
 			routeChecked[c.Route] = true
-			s.Kind, s.Checker = "traffic", &Traffic{Route: c.Route, Read: opts.Traffic, Window: c.Window.Duration,
+			s.Checker = &Traffic{Route: c.Route, Read: opts.Traffic, Window: c.Window.Duration,
 				MaxErrorRate: c.MaxErrorRate, MaxP95: c.MaxP95.Duration, MinRequests: c.MinRequests, Now: opts.Now}
 		default:
 			continue

@@ -9,8 +9,7 @@ import (
 )
 
 // Counters is a cumulative reading of a route's request counters, as
-// edge's proxy keeps them (they only grow; a drop means they were reset,
-// by a reload).
+// edge's metrics keep them (they only grow; a drop means they were reset).
 type Counters struct {
 	// Requests counts finished requests.
 	Requests uint64

@@ -49,8 +49,8 @@ passive_cooldown = "0s"
 	if r.Health.Healthy != 1 || r.Health.Unhealthy != 5 || r.PassHostEnabled() || r.PassiveCooldown.Duration != 0 {
 		t.Errorf("set values: health %+v pass_host %v passive_cooldown %s", r.Health, r.PassHostEnabled(), r.PassiveCooldown.Duration)
 	}
-	if _, err := NewTrusted(cfg.Server.TrustedProxies); err != nil {
-		t.Errorf("NewTrusted(%q): %v", cfg.Server.TrustedProxies, err)
+	if got := cfg.Server.TrustedNetworks(); len(got) != len(cfg.Server.TrustedProxies) {
+		t.Errorf("TrustedNetworks() = %v for %q", got, cfg.Server.TrustedProxies)
 	}
 }
 

@@ -1,87 +1,12 @@
 package proxy
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
-	"strings"
 
-	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/reqid"
 )
-
-// Trusted is the set of proxies in front of edge whose forwarding headers
-// are kept (server.trusted_proxies). The nil *Trusted trusts no one.
-type Trusted struct{ nets []netip.Prefix }
-
-// NewTrusted parses CIDR networks or single addresses.
-func NewTrusted(networks []string) (*Trusted, error) {
-	t := &Trusted{}
-	for _, n := range networks {
-		p, err := config.ParseNetwork(n)
-		if err != nil {
-			return nil, fmt.Errorf("parse server.trusted_proxies: %w", err)
-		}
-		t.nets = append(t.nets, p)
-	}
-	return t, nil
-}
-
-// Contains reports whether a belongs to a trusted network.
-func (t *Trusted) Contains(a netip.Addr) bool {
-	if t == nil || !a.IsValid() {
-		return false
-	}
-	a = a.Unmap()
-	for _, p := range t.nets {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// Peer reports whether r comes straight from a trusted proxy. It fits
-// reqid.Trusting.
-func (t *Trusted) Peer(r *http.Request) bool {
-	if t == nil || len(t.nets) == 0 {
-		return false
-	}
-	return t.Contains(peerAddr(r.RemoteAddr))
-}
-
-// peerAddr parses "ip:port"; the zero Addr when it is not one (a unix
-// socket peer).
-func peerAddr(remote string) netip.Addr {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
-
-// clientIP is the address of the client as far as edge can tell: the peer,
-// or behind trusted proxies the right-most X-Forwarded-For entry that is
-// not one of them.
-func (t *Trusted) clientIP(peer netip.Addr, xff []string) netip.Addr {
-	client := peer
-	if !t.Contains(peer) {
-		return client
-	}
-	hops := strings.Split(strings.Join(xff, ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return client // garbage from before the trusted chain
-		}
-		client = a.Unmap()
-		if !t.Contains(client) {
-			return client
-		}
-	}
-	return client
-}
 
 // rewrite points the outgoing request at the next upstream and sets the
 // forwarding headers.
@@ -102,8 +27,9 @@ func (rt *Route) rewrite(pr *httputil.ProxyRequest) {
 // has removed the client's X-Forwarded-* and Forwarded before Rewrite.
 func (rt *Route) forwarded(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	peer := peerAddr(in.RemoteAddr)
-	trusted := rt.trusted.Contains(peer)
+	// Both facts come from the request context (package clientaddr):
+	// without it nothing a client sent is kept.
+	trusted := clientaddr.ViaTrustedProxy(in.Context())
 	if trusted {
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
 			out.Header["X-Forwarded-For"] = prior // SetXForwarded appends the peer
@@ -119,7 +45,7 @@ func (rt *Route) forwarded(pr *httputil.ProxyRequest) {
 		}
 	}
 	out.Header.Del("X-Real-Ip")
-	if client := rt.trusted.clientIP(peer, in.Header["X-Forwarded-For"]); client.IsValid() {
+	if client := clientaddr.From(in.Context()); client.IsValid() {
 		out.Header.Set("X-Real-Ip", client.String())
 	}
 	if id := reqid.From(in.Context()); id != "" {
@@ -152,8 +78,8 @@ var edgeWins = []string{
 	"Referrer-Policy", "Permissions-Policy", "X-Content-Type-Options", "Strict-Transport-Security",
 }
 
-// responseWriter records the status for the route's statistics and, as the
-// header is written, keeps one value (edge's) of each header in edgeWins.
+// responseWriter keeps, as the header is written, one value (edge's) of
+// each header in edgeWins.
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 type responseWriter struct {
 	http.ResponseWriter
@@ -192,15 +118,3 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap returns the wrapped writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// statusFor is the status r was answered with: 101 for a passed-through
-// upgrade (written on the hijacked connection).
-func (w *responseWriter) statusFor(r *http.Request) int {
-	switch {
-	case w.code != 0:
-		return w.code
-	case r.Header.Get("Upgrade") != "":
-		return http.StatusSwitchingProtocols
-	}
-	return http.StatusOK
-}

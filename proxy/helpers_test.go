@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitcourse/edge/accesslog"
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/reqid"
 )
@@ -92,18 +94,37 @@ func deadAddr(t *testing.T) string {
 type front struct {
 	rt  *Route
 	srv *httptest.Server
+
+	mu    sync.Mutex
+	codes map[int]int // statuses seen by the access log's recorder
 }
 
-func newFront(t *testing.T, rc config.Route, trusted *Trusted) *front {
+// observe is the front's accesslog.Observer: what metrics would count.
+func (f *front) observe(_ string, code int, _ time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.codes[code]++
+}
+
+// answered returns how many requests were answered with code, as the
+// access log (and so the metrics) saw them.
+func (f *front) answered(code int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.codes[code]
+}
+
+func newFront(t *testing.T, rc config.Route, trusted *clientaddr.Trusted) *front {
 	t.Helper()
-	rt, err := New(rc, Options{Trusted: trusted})
+	rt, err := New(rc, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(rt.Close)
-	srv := httptest.NewServer(reqid.Trusting(trusted.Peer)(rt))
-	t.Cleanup(srv.Close)
-	return &front{rt: rt, srv: srv}
+	f := &front{rt: rt, codes: map[int]int{}}
+	f.srv = httptest.NewServer(reqid.Trusting(trusted.Peer)(clientaddr.Middleware(trusted)(accesslog.Middleware(nil, f.observe)(rt))))
+	t.Cleanup(f.srv.Close)
+	return f
 }
 
 // do sends a request through the front and returns the response with its

@@ -36,7 +36,8 @@
 // set from what edge saw; values a client sent are replaced, unless the peer
 // is a trusted proxy (server.trusted_proxies): then X-Forwarded-For is
 // appended to, X-Forwarded-Proto and X-Forwarded-Host are kept, and X-Real-IP
-// is the right-most address of the chain that is not a trusted proxy.
+// is the client address of package clientaddr (the right-most address of
+// the chain that is not a trusted proxy), read from the request context.
 // X-Request-ID carries the request id (see package reqid). Hop-by-hop
 // headers are dropped both ways; Expect is answered by edge itself. The Host
 // header is the client's (pass_host = true) or the upstream's "host:port".
@@ -73,9 +74,6 @@ type Options struct {
 	// Logger receives upstream state changes and errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// Trusted are the proxies in front of edge (server.trusted_proxies);
-	// nil trusts no one.
-	Trusted *Trusted
 	// Waited, when set, is called once for each request that waited
 	// within retry_window, with how the wait ended: "served", "expired"
 	// (502), "rejected" (503, retry_max_waiting reached) or "gone" (the
@@ -97,12 +95,10 @@ type Route struct {
 	upstreams []*upstream
 	byAddr    map[string]*upstream
 	next      atomic.Uint64
-	trusted   *Trusted
 
 	proxy     *httputil.ReverseProxy
 	transport upstreamClient
 	prober    *http.Client
-	stats     stats
 	retry     retryWindow
 	drains    *Drains
 	errLog    logLimiter
@@ -126,7 +122,6 @@ func New(rc config.Route, opts Options) (*Route, error) {
 		cooldown: rc.PassiveCooldown.Duration,
 		health:   rc.Health,
 		byAddr:   map[string]*upstream{},
-		trusted:  opts.Trusted,
 		drains:   opts.Drains,
 		log:      log.With("component", "proxy", "route", rc.Path),
 		now:      time.Now,
@@ -181,11 +176,10 @@ func (rt *Route) Close() {
 }
 
 // ServeHTTP refuses a body declared larger than max_body with 413, then
-// forwards the request and records its status and latency.
+// forwards the request. Its status and latency are counted by package
+// metrics, through the access log's recorder, like every other request.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	rw := &responseWriter{ResponseWriter: w}
-	defer func() { rt.stats.observe(rw.statusFor(r), time.Since(start)) }()
 	if reason := checkIncoming(r); reason != "" {
 		rt.refuse(rw, r, reason)
 		return

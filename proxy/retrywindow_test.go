@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"errors"
+	"github.com/gitcourse/edge/accesslog"
+	"github.com/gitcourse/edge/clientaddr"
 	"io"
 	"net"
 	"net/http"
@@ -140,9 +142,10 @@ func TestRetryWindowCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	srv := httptest.NewServer(reqid.Trusting((*Trusted)(nil).Peer)(rt))
+	f := &front{rt: rt, codes: map[int]int{}}
+	srv := httptest.NewServer(reqid.Trusting((*clientaddr.Trusted)(nil).Peer)(accesslog.Middleware(nil, f.observe)(rt)))
 	t.Cleanup(srv.Close)
-	f := &front{rt: rt, srv: srv}
+	f.srv = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first := f.send(newRequest(t, http.MethodGet, f.srv.URL+"/api/a", nil).WithContext(ctx))
@@ -180,8 +183,8 @@ func TestRetryWindowCap(t *testing.T) {
 		t.Errorf("Options.Waited got %v, want one rejected and one gone", outcomes)
 	}
 	mu.Unlock()
-	if got := f.rt.Stats().Requests; got[StatusClientClosed] != 1 || got[http.StatusServiceUnavailable] != 1 {
-		t.Errorf("route stats %v, want one 499 and one 503", got)
+	if f.answered(StatusClientClosed) != 1 || f.answered(http.StatusServiceUnavailable) != 1 {
+		t.Errorf("answered %v, want one 499 and one 503", f.codes)
 	}
 }
 

@@ -114,6 +114,6 @@ func TestProxyUpgrade(t *testing.T) {
 	}
 	conn.Close()
 	waitFor(t, 5*time.Second, "the upgrade to be counted as 101", func() bool {
-		return f.rt.Stats().Requests[http.StatusSwitchingProtocols] == 1
+		return f.answered(http.StatusSwitchingProtocols) == 1
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // CopyStats counts what copyTree wrote.
@@ -236,7 +238,7 @@ func syncTree(dir string) error {
 		return fmt.Errorf("walk release: %w", err)
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncDir(dirs[i]); err != nil {
+		if err := atomicfile.SyncDir(dirs[i]); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitcourse/edge/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -180,7 +181,7 @@ func (l *layout) point(id string) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("switch %s to %s: %w", l.current, id, err)
 	}
-	return syncDir(filepath.Dir(l.current))
+	return atomicfile.SyncDir(filepath.Dir(l.current))
 }
 
 // nextID names a new release created at now: its timestamp, made unique
@@ -227,17 +228,4 @@ func compareIDs(a, b string) int {
 		return c
 	}
 	return an - bn
-}
-
-// syncDir fsyncs a directory, making the entries created in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %s for fsync: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }

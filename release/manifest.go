@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // Manifest describes one release; it is stored as ManifestName inside it.
@@ -61,14 +62,10 @@ func writeManifest(dir string, m *Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encode release manifest: %w", err)
 	}
-	tmp := filepath.Join(dir, ManifestName+".tmp")
-	if err := writeFileSync(tmp, append(data, '\n')); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ManifestName)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ManifestName), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write release manifest: %w", err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // updateManifest reads, changes and writes back dir's manifest.
@@ -79,12 +76,4 @@ func updateManifest(dir string, change func(*Manifest)) error {
 	}
 	change(m)
 	return writeManifest(dir, m)
-}
-
-// writeFileSync writes data to a new file (mode 0644) and fsyncs it.
-func writeFileSync(name string, data []byte) error {
-	if err := writeSynced(name, os.O_TRUNC, bytes.NewReader(data)); err != nil {
-		return err
-	}
-	return os.Chmod(name, 0o644)
 }

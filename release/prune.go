@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // prune deletes all but the newest keep releases, never the current one
@@ -28,7 +30,7 @@ func (l *layout) prune(keep int) ([]string, error) {
 		pruned = append(pruned, r)
 	}
 	if len(pruned) > 0 {
-		if err := syncDir(l.releases); err != nil {
+		if err := atomicfile.SyncDir(l.releases); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // DefaultKeep is how many releases are kept when Options.Keep is 0.
@@ -126,7 +128,7 @@ func Install(ctx context.Context, src string, opts Options) (*Result, error) {
 		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("move release into place: %w", err)
 	}
-	if err := syncDir(l.releases); err != nil {
+	if err := atomicfile.SyncDir(l.releases); err != nil {
 		return nil, err
 	}
 	if err := l.point(id); err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gitcourse/edge/clientaddr"
 	"io"
 	"log/slog"
 	"net"
@@ -48,7 +49,7 @@ func (pl *perIPListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		st := l.site()
-		peer := peerAddr(c.RemoteAddr().String())
+		peer := clientaddr.ParsePeer(c.RemoteAddr().String())
 		if !peer.IsValid() || st.trusted.Contains(peer) {
 			return c, nil
 		}

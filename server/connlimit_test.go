@@ -1,14 +1,15 @@
 package server
 
 import (
+	"github.com/gitcourse/edge/clientaddr"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/gitcourse/edge/config"
-	"github.com/gitcourse/edge/proxy"
 )
 
 // TestConnLimiterSharedAcrossListeners: the cap counts one address's
@@ -17,10 +18,7 @@ import (
 func TestConnLimiterSharedAcrossListeners(t *testing.T) {
 	cfg := &config.Config{}
 	cfg.Server.MaxConnsPerIP = 2
-	trusted, err := proxy.NewTrusted([]string{"127.0.0.2/32"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	trusted := clientaddr.NewTrusted([]netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
 	st := &site{cfg: cfg, trusted: trusted}
 	cl := newConnLimiter(func() *site { return st }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var lns []net.Listener

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,4 +64,59 @@ func (ct *connTracker) waitFresh(ctx context.Context, max time.Duration) {
 			return
 		}
 	}
+}
+
+// graceful is a server the drainer stops: *http.Server, or the HTTP/3
+// listener.
+type graceful interface {
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
+// drainer holds what a graceful stop needs.
+type drainer struct {
+	tracker   *connTracker
+	servers   []graceful
+	listeners []net.Listener
+	accepting sync.WaitGroup // one per Serve loop
+	draining  atomic.Bool
+}
+
+func (d *drainer) add(srv *http.Server, ln net.Listener) {
+	d.servers = append(d.servers, srv)
+	d.listeners = append(d.listeners, ln)
+	d.accepting.Add(1)
+}
+
+// shutdown stops accepting, lets accepted connections deliver their first
+// request, then drains in-flight requests within server.shutdown_timeout.
+// With socket activation the listening socket stays open in systemd, so
+// connections arriving meanwhile wait for the next edge.
+func (s *Server) shutdown(d *drainer) error {
+	timeout := s.site.Load().cfg.Server.ShutdownTimeout.Duration
+	s.log.Info("draining", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("drain timeout"))
+	defer cancel()
+	d.draining.Store(true)
+	for _, ln := range d.listeners {
+		_ = ln.Close()
+	}
+	d.accepting.Wait()
+	d.tracker.waitFresh(ctx, 2*time.Second)
+	var wg sync.WaitGroup
+	for _, srv := range d.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				s.log.Warn("drain incomplete; closing connections", "error", err)
+				_ = srv.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	_ = s.control.Shutdown(ctx)
+	s.log.Info("stopped")
+	s.logInputDone()
+	return nil
 }

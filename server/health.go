@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
@@ -17,6 +18,21 @@ import (
 // a reload does not change them.
 func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	st := s.site.Load()
+	opts := s.healthOptions(st.cfg)
+	mon, err := health.New(st.cfg, opts)
+	if err != nil {
+		s.log.Error("health checks and alerts are off", "error", err)
+		return
+	}
+	s.health.Store(mon)
+	g.Go(func() error {
+		defer mon.Close()
+		return mon.Run(ctx)
+	})
+}
+
+// healthOptions are the sources the health monitor reads.
+func (s *Server) healthOptions(cfg *config.Config) health.Options {
 	opts := health.Options{
 		Logger:       s.opts.Logger,
 		Registry:     s.registry,
@@ -29,7 +45,7 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	}
 	// The internal CA issues 7-day leaves and renews them itself: the
 	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.
-	if s.httpsLn != nil && !st.cfg.TLS.Internal {
+	if s.httpsLn != nil && !cfg.TLS.Internal {
 		opts.Certificates = func() map[string]time.Time {
 			if m := s.tls.Load(); m != nil {
 				return m.Expiry()
@@ -37,16 +53,7 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 			return nil
 		}
 	}
-	mon, err := health.New(st.cfg, opts)
-	if err != nil {
-		s.log.Error("health checks and alerts are off", "error", err)
-		return
-	}
-	s.health.Store(mon)
-	g.Go(func() error {
-		defer mon.Close()
-		return mon.Run(ctx)
-	})
+	return opts
 }
 
 // Health returns the health monitor (uptime history, stats, the backup
@@ -76,18 +83,12 @@ func (s *Server) routeUpstreams(path string) []status.Upstream {
 	return out
 }
 
-// routeTraffic reads a route's request counters for the traffic checks.
+// routeTraffic reads a configured route's request counters for the
+// traffic checks from the metrics, the one place requests are counted.
 func (s *Server) routeTraffic(path string) (health.Counters, bool) {
-	p := s.route(path)
-	if p == nil {
+	if s.route(path) == nil {
 		return health.Counters{}, false
 	}
-	rs := p.Stats()
-	c := health.Counters{Requests: rs.Count, Bounds: proxy.LatencyBuckets, Buckets: rs.Buckets}
-	for code, n := range rs.Requests {
-		if code >= 500 && code <= 599 {
-			c.Errors += n
-		}
-	}
-	return c, true
+	t := s.obs.metrics.RouteTotals(path)
+	return health.Counters{Requests: t.Requests, Errors: t.Errors, Bounds: t.Bounds, Buckets: t.Buckets}, true
 }

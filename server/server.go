@@ -74,13 +74,13 @@ type Server struct {
 	lastErr         atomic.Value // string
 	notify          *sysd.Notifier
 	backup          *backupjob.Job // nil without [backup]
-	offsite         offsite        // [backup.remote] (server/remote.go)
 	warnings        []string       // start-up self-check findings
 	beat            atomic.Int64   // supervisor heartbeat, unix nanoseconds
 	frozen          atomic.Bool    // test hook: wedge the serving loop
 	registry        *status.Registry
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
+	offsite         offsite                        // [backup.remote] (server/remote.go)
 	ship            *logship.Shipper               // nil without [logs] (server/logship.go)
 	h3              *h3Listener                    // nil when HTTP/3 is off (server/http3.go)
 	cluster         *cluster.Cluster               // nil without [cluster] (server/cluster.go)
@@ -141,40 +141,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// apply builds a site (and TLS manager) for cfg and swaps them in.
-func (s *Server) apply(cfg *config.Config) error {
-	var mgr *tlsmgr.Manager
-	if cfg.Server.HTTPS != "" {
-		m, err := tlsmgr.New(cfg, tlsmgr.Options{Logger: s.opts.Logger, LogWriter: s.opts.Stdout, Storage: s.certStorage()})
-		if err != nil {
-			return err
-		}
-		mgr = m
-	}
-	st, err := buildSite(cfg, s.opts.Logger, s.opts.Stdout, s.obs, s.Status, portOf(cfg.Server.HTTPS), mgr, s.limitsNow())
-	if err != nil {
-		if mgr != nil {
-			mgr.Stop()
-		}
-		return err
-	}
-	if mgr != nil {
-		if s.runCtx != nil {
-			mgr.Start(s.runCtx)
-		}
-		if old := s.tls.Swap(mgr); old != nil {
-			old.Stop()
-		}
-	}
-	if s.runCtx != nil {
-		st.start(s.runCtx, s.opts.Logger)
-	}
-	if old := s.site.Swap(st); old != nil {
-		old.close()
-	}
-	return nil
 }
 
 // listen takes the sockets systemd passed ("http", "https") and binds
@@ -269,67 +235,14 @@ func (s *Server) newHTTPServer(h http.Handler, tlsCfg *tls.Config, ct *connTrack
 func (s *Server) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	g, gctx := errgroup.WithContext(ctx)
-	d := &drainer{tracker: newConnTracker()}
-	conns := newConnLimiter(s.site.Load, s.log) // server.max_conns_per_ip (connlimit.go)
-	byProto := newProtoCounter(s.obs.metrics.Registry())
-	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
-		d.add(srv, ln)
-		ln = conns.wrap(ln)
-		g.Go(func() error {
-			defer d.accepting.Done()
-			var err error
-			if useTLS {
-				err = srv.ServeTLS(ln, "", "")
-			} else {
-				err = srv.Serve(ln)
-			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) && !(d.draining.Load() && errors.Is(err, net.ErrClosed)) {
-				return fmt.Errorf("serve %s: %w", ln.Addr(), err)
-			}
-			return nil
-		})
-	}
-	httpsOn := s.httpsLn != nil
-	if httpsOn {
-		mgr := s.tls.Load()
-		tlsCfg := mgr.TLSConfig()
-		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return s.tls.Load().GetCertificate(h)
-		}
-		// HTTP/3 gets its own copy: ServeTLS adds to the TLS config's NextProtos.
-		s.serveH3(g, d, tlsCfg.Clone(), s.frontDoor(s.dispatch(false), byProto))
-		serve(s.newHTTPServer(s.frontDoor(s.dispatch(false), byProto), tlsCfg, d.tracker), s.httpsLn, true)
-	}
-	if s.httpLn != nil {
-		serve(s.newHTTPServer(s.frontDoor(s.dispatch(httpsOn && !s.opts.PlainHTTP), byProto), nil, d.tracker), s.httpLn, false)
-	}
-	g.Go(s.control.Serve)
-	s.reload.Lock()
-	s.runCtx = gctx
-	s.site.Load().start(gctx, s.opts.Logger)
-	if m := s.tls.Load(); m != nil {
-		m.Start(gctx)
-	}
-	s.reload.Unlock()
-	s.startHealth(g, gctx)
-	s.startCluster(g, gctx)
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	g.Go(func() error { return s.watchSignals(gctx, hup) })
-	g.Go(func() error { return s.heartbeat(gctx) })
-	g.Go(func() error { return s.feedRegistry(gctx) })
-	if s.backup != nil {
-		g.Go(func() error { return s.backup.Run(gctx) })
-	}
-	s.runLogShipping(gctx, g.Go)
-	s.startOffsite(g, gctx)
-	g.Go(func() error {
-		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
-	})
+	g, gctx := errgroup.WithContext(ctx)
+	d := s.startServing(g)
+	s.startWorkers(g, gctx, hup)
 	s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "config", s.site.Load().cfg.File,
 		"domains", s.site.Load().cfg.Site.Domains)
 	s.waitCertificates(gctx)
@@ -350,6 +263,74 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.closeCluster()
 	return err
+}
+
+// startServing starts one Serve loop per listener in g and returns the
+// drainer that stops them.
+func (s *Server) startServing(g *errgroup.Group) *drainer {
+	d := &drainer{tracker: newConnTracker()}
+	conns := newConnLimiter(s.site.Load, s.log) // server.max_conns_per_ip (connlimit.go)
+	byProto := newProtoCounter(s.obs.metrics.Registry())
+	serve := func(srv *http.Server, ln net.Listener, useTLS bool) {
+		ln = conns.wrap(ln)
+		d.add(srv, ln)
+		g.Go(func() error {
+			defer d.accepting.Done()
+			var err error
+			if useTLS {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !(d.draining.Load() && errors.Is(err, net.ErrClosed)) {
+				return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+			}
+			return nil
+		})
+	}
+	httpsOn := s.httpsLn != nil
+	if httpsOn {
+		tlsCfg := s.tls.Load().TLSConfig()
+		tlsCfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.tls.Load().GetCertificate(h)
+		}
+		// HTTP/3 gets its own copy: ServeTLS adds to the TLS config's NextProtos.
+		s.serveH3(g, d, tlsCfg.Clone(), s.frontDoor(s.dispatch(false), byProto))
+		serve(s.newHTTPServer(s.frontDoor(s.dispatch(false), byProto), tlsCfg, d.tracker), s.httpsLn, true)
+	}
+	if s.httpLn != nil {
+		serve(s.newHTTPServer(s.frontDoor(s.dispatch(httpsOn && !s.opts.PlainHTTP), byProto), nil, d.tracker), s.httpLn, false)
+	}
+	return d
+}
+
+// startWorkers starts every background worker under ctx in g: the control
+// socket, the site's and the TLS manager's loops (restarted by each
+// reload), health checks, the signal watcher, the supervisor heartbeat,
+// the status feeder, the backup schedule and the systemd watchdog. A new
+// worker is added here, in one place.
+func (s *Server) startWorkers(g *errgroup.Group, ctx context.Context, hup <-chan os.Signal) {
+	g.Go(s.control.Serve)
+	s.reload.Lock()
+	s.runCtx = ctx
+	s.site.Load().start(ctx, s.opts.Logger)
+	if m := s.tls.Load(); m != nil {
+		m.Start(ctx)
+	}
+	s.reload.Unlock()
+	s.startHealth(g, ctx)
+	s.startCluster(g, ctx)
+	g.Go(func() error { return s.watchSignals(ctx, hup) })
+	g.Go(func() error { return s.heartbeat(ctx) })
+	g.Go(func() error { return s.feedRegistry(ctx) })
+	if s.backup != nil {
+		g.Go(func() error { return s.backup.Run(ctx) })
+	}
+	s.runLogShipping(ctx, g.Go)
+	s.startOffsite(g, ctx)
+	g.Go(func() error {
+		return sysd.RunWatchdog(ctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
+	})
 }
 
 // waitCertificates holds READY=1 back (bounded by tls.ready_timeout, with
@@ -394,114 +375,4 @@ func (s *Server) dispatch(port80 bool) http.Handler {
 		}
 		st.main.ServeHTTP(w, r)
 	})
-}
-
-// graceful is a server the drainer stops: *http.Server, or the HTTP/3
-// listener.
-type graceful interface {
-	Shutdown(ctx context.Context) error
-	Close() error
-}
-
-// drainer holds what a graceful stop needs.
-type drainer struct {
-	tracker   *connTracker
-	servers   []graceful
-	listeners []net.Listener
-	accepting sync.WaitGroup // one per Serve loop
-	draining  atomic.Bool
-}
-
-func (d *drainer) add(srv *http.Server, ln net.Listener) {
-	d.servers = append(d.servers, srv)
-	d.listeners = append(d.listeners, ln)
-	d.accepting.Add(1)
-}
-
-// shutdown stops accepting, lets accepted connections deliver their first
-// request, then drains in-flight requests within server.shutdown_timeout.
-// With socket activation the listening socket stays open in systemd, so
-// connections arriving meanwhile wait for the next edge.
-func (s *Server) shutdown(d *drainer) error {
-	timeout := s.site.Load().cfg.Server.ShutdownTimeout.Duration
-	s.log.Info("draining", "timeout", timeout.String())
-	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("drain timeout"))
-	defer cancel()
-	d.draining.Store(true)
-	for _, ln := range d.listeners {
-		_ = ln.Close()
-	}
-	d.accepting.Wait()
-	d.tracker.waitFresh(ctx, 2*time.Second)
-	var wg sync.WaitGroup
-	for _, srv := range d.servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
-				s.log.Warn("drain incomplete; closing connections", "error", err)
-				_ = srv.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	_ = s.control.Shutdown(ctx)
-	s.log.Info("stopped")
-	s.logInputDone()
-	return nil
-}
-
-func (s *Server) watchSignals(ctx context.Context, hup <-chan os.Signal) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-hup:
-			if err := s.Reload(ctx); err != nil {
-				s.log.Error("reload rejected; the previous configuration keeps serving", "error", err)
-			}
-		}
-	}
-}
-
-// Reload re-reads the configuration and swaps it in. On any error the
-// running configuration keeps serving and the error is returned.
-func (s *Server) Reload(ctx context.Context) error {
-	if s.opts.Load == nil {
-		return errors.New("reload: this instance runs built-in defaults; nothing to re-read")
-	}
-	s.reload.Lock()
-	defer s.reload.Unlock()
-	s.notify.Reloading()
-	defer func() { s.notify.Ready(s.statusLine()) }()
-	cfg, err := s.opts.Load()
-	if err == nil {
-		err = s.checkListeners(cfg)
-	}
-	if err == nil {
-		err = s.apply(cfg)
-	}
-	if err != nil {
-		s.lastErr.Store(err.Error())
-		return fmt.Errorf("reload: %w", err)
-	}
-	s.lastErr.Store("")
-	s.reloads.Add(1)
-	s.obs.reloaded()
-	s.log.Info("reloaded", "config", cfg.File, "domains", cfg.Site.Domains)
-	return nil
-}
-
-// checkListeners refuses a reload that turns HTTPS on or off: listeners
-// are bound at start (or passed by systemd) and need a restart to change.
-func (s *Server) checkListeners(cfg *config.Config) error {
-	if (cfg.Server.HTTPS != "") != (s.httpsLn != nil) {
-		return errors.New("server.https was turned on or off: restart edge to apply")
-	}
-	old := s.site.Load().cfg.Server
-	s.warnH3Change(old, cfg.Server)
-	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
-		s.log.Warn("listen addresses changed; they apply at the next restart")
-	}
-	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitcourse/edge/accesslog"
 	"github.com/gitcourse/edge/admin"
+	"github.com/gitcourse/edge/clientaddr"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/limits"
 	"github.com/gitcourse/edge/proxy"
@@ -31,7 +32,7 @@ type site struct {
 	static  *static.Handler
 	routes  []*proxy.Route
 	limits  *limits.Set
-	trusted *proxy.Trusted
+	trusted *clientaddr.Trusted
 	logSink io.Closer
 	workers workers
 }
@@ -45,9 +46,10 @@ type route struct {
 
 // buildSite wires the request path, written once here:
 //
-//	request id → recover → security headers → /healthz (answered here,
-//	not logged) → access log → host check → limits (bans, [[limit]]) →
-//	slow-body guard → router (admin.path, longest [[route]] prefix, static)
+//	request id → client address → recover → security headers → /healthz
+//	(answered here, not logged) → access log → host check → limits (bans,
+//	[[limit]]) → slow-body guard → router (admin.path, longest [[route]]
+//	prefix, static)
 //
 // /healthz comes after the headers so that it, too, carries them.
 func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *observer, snap admin.Snapshot, httpsPort string, mgr *tlsmgr.Manager, prevLimits *limits.Set) (*site, error) {
@@ -60,17 +62,14 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 		return nil, err
 	}
 	s.static = st
-	trusted, err := proxy.NewTrusted(cfg.Server.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
+	trusted := clientaddr.NewTrusted(cfg.Server.TrustedNetworks())
 	s.trusted = trusted
-	routes, err := s.buildRoutes(cfg, log, obs, snap, trusted)
+	routes, err := s.buildRoutes(cfg, log, obs, snap)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
-	if s.limits, err = buildLimits(cfg, log, routes, trusted, prevLimits); err != nil {
+	if s.limits, err = buildLimits(cfg, log, routes, prevLimits); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	s.logSink = closer
 	reqLog := accessLogger(w, obs.ship)
 	hs := newHosts(cfg.Site.Domains, cfg.Site.Canonical)
-	common := []Middleware{reqid.Trusting(trusted.Peer), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe), tooEarly(cfg.Server.HTTP30RTT)}
+	common := []Middleware{reqid.Trusting(trusted.Peer), clientaddr.Middleware(trusted), recoverer(log), headers, healthz, accesslog.Middleware(reqLog, obs.observe), tooEarly(cfg.Server.HTTP30RTT)}
 	s.main = Chain(router(routes, st), append(common, hs.check, s.limits.Middleware, minBodyRate)...)
 	port80 := hs.httpsRedirect(httpsPort)
 	if mgr != nil {
@@ -97,7 +96,7 @@ func buildSite(cfg *config.Config, log *slog.Logger, stdout io.Writer, obs *obse
 	return s, nil
 }
 
-func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, snap admin.Snapshot, trusted *proxy.Trusted) ([]route, error) {
+func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, snap admin.Snapshot) ([]route, error) {
 	users := map[string]string{}
 	for u, h := range cfg.Admin.Users {
 		users[u] = h.Reveal()
@@ -108,7 +107,7 @@ func (s *site) buildRoutes(cfg *config.Config, log *slog.Logger, obs *observer, 
 	}
 	routes := []route{{prefix: cfg.Admin.Path, name: "admin", handler: guard.Wrap(admin.Handler(cfg.Admin.Path, snap, obs.metrics.Handler()))}}
 	for _, rc := range cfg.Routes {
-		p, err := proxy.New(rc, proxy.Options{Logger: log, Trusted: trusted, Waited: obs.waited(rc.Path), Drains: obs.drains})
+		p, err := proxy.New(rc, proxy.Options{Logger: log, Waited: obs.waited(rc.Path), Drains: obs.drains})
 		if err != nil {
 			return nil, err
 		}

@@ -149,26 +149,10 @@ func checksView(cfg *config.Config, cs []status.Check, mon *health.Monitor) []ad
 	}
 	for _, c := range cfg.Checks {
 		if !seen[c.Name] {
-			out = append(out, admin.Check{Name: c.Name, Kind: checkKind(c), State: "pending"})
+			out = append(out, admin.Check{Name: c.Name, Kind: c.Kind(), State: "pending"})
 		}
 	}
 	return out
-}
-
-func checkKind(c config.Check) string {
-	switch {
-	case c.HTTP != "":
-		return "http"
-	case c.TCP != "":
-		return "tcp"
-	case c.Postgres != "":
-		return "postgres"
-	case c.Disk != "":
-		return "disk"
-	case c.Route != "":
-		return "traffic"
-	}
-	return "check"
 }
 
 // checkHistory is the uptime history of a check, or nil when there is no

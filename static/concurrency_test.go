@@ -31,7 +31,7 @@ func replaceFile(t testing.TB, root, name string, data []byte, mod time.Time) er
 // of the versions that existed, whole.
 func TestConcurrentRequestsWhileFilesChange(t *testing.T) {
 	s := newSite(t)
-	// Small enough that recompressing each new version at the strongest
+	// Small enough that recompressing each new version at the on-the-fly
 	// brotli level does not dominate the run under -race; index.html is
 	// under the compression threshold, app.js over it.
 	s.write(t, "assets/app-abc123.js", jsText("app", 1200))

@@ -97,7 +97,7 @@ func TestCompressionOptions(t *testing.T) {
 
 // TestPrecompressedSidecars: big.js.br and big.js.gz are sent as they are
 // on disk, not recompressed. The test sidecars use low levels, so bytes
-// compressed by the handler (at the strongest level) would differ.
+// compressed by the handler (gzip best, brotli level 6) would differ.
 func TestPrecompressedSidecars(t *testing.T) {
 	s := newSite(t)
 	h := newHandler(t, defaultOptions(s.root))

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCompressionDoesNotStallOtherFiles: while one request compresses a
-// large file at the strongest brotli level (hundreds of milliseconds), the
+// large file at the on-the-fly brotli level (milliseconds to hundreds), the
 // file changes and another request replaces its cache entry. Requests for
 // unrelated files must not wait for that compression.
 func TestCompressionDoesNotStallOtherFiles(t *testing.T) {

@@ -4,7 +4,9 @@
 // Files are read through os.Root, so neither ".." nor a symlink can lead
 // outside the root; dotfiles, encoded traversal and directory listings are
 // never served. Small files are kept in memory with their compressed forms
-// (compressed once, at the strongest level), and re-checked with a stat at
+// (compressed once: gzip at its best level, brotli at level 6, unless a
+// precompressed .br/.gz sidecar such as "edge release" writes at the
+// strongest level is there), and re-checked with a stat at
 // most once per CheckInterval. When Root is a symlink (a "current" release),
 // a change of its target starts a new generation: requests in flight finish
 // on the old files, new requests see the new ones.

@@ -49,8 +49,8 @@ func BenchmarkGzip200KB(b *testing.B) { benchServe(b, "/assets/bundle-200k.js", 
 func BenchmarkBrotli200KB(b *testing.B) { benchServe(b, "/assets/bundle-200k.js", "br", "br") }
 
 // BenchmarkBrotli200KBCold is the first brotli request for a 200 KB bundle
-// after a release (Invalidate): it pays for compressing at the strongest
-// level, on the request path.
+// after a release (Invalidate): it pays for compressing at the on-the-fly
+// level (onTheFlyBrotliLevel), on the request path.
 func BenchmarkBrotli200KBCold(b *testing.B) {
 	s := newSite(b)
 	s.write(b, "assets/bundle-200k.js", jsText("bundle", 200<<10))

@@ -40,6 +40,11 @@ type acme struct {
 	renew   time.Duration
 	log     *slog.Logger
 
+	// loops are the goroutines Start runs (per-name manage loops, the
+	// storage cleaning, the readiness waiter); Stop waits for them, so
+	// after a reload no loop of the old manager runs beside the new ones.
+	loops sync.WaitGroup
+
 	mu      sync.Mutex
 	pending map[string]string // name -> last error, until obtained
 	ready   chan struct{}     // closed when every name has a certificate
@@ -157,26 +162,23 @@ func (a *acme) onEvent(_ context.Context, event string, data map[string]any) err
 
 // Start loads stored certificates at once and obtains missing ones in the
 // background, retrying with capped exponential backoff until ctx ends.
+// Every goroutine it starts is in a.loops; Stop waits for them.
 func (a *acme) Start(ctx context.Context) {
 	if len(a.names) == 0 {
 		close(a.ready)
 		return
 	}
-	go a.cleanLoop(ctx)
-	var wg sync.WaitGroup
+	a.loops.Go(func() { a.cleanLoop(ctx) })
+	var managed sync.WaitGroup
 	for _, name := range a.names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.manage(ctx, name)
-		}()
+		managed.Go(func() { a.manage(ctx, name) })
 	}
-	go func() {
-		wg.Wait()
+	a.loops.Go(func() {
+		managed.Wait()
 		if ctx.Err() == nil {
 			close(a.ready)
 		}
-	}()
+	})
 }
 
 func (a *acme) manage(ctx context.Context, name string) {
@@ -246,8 +248,12 @@ func (a *acme) Pending() map[string]string {
 	return out
 }
 
-// Stop ends certmagic's maintenance and waits for it.
-func (a *acme) Stop() { a.cache.Stop() }
+// Stop ends certmagic's maintenance and waits for it and for the loops of
+// Start, whose context the caller has cancelled.
+func (a *acme) Stop() {
+	a.cache.Stop()
+	a.loops.Wait()
+}
 
 // getCertificate answers handshakes (and TLS-ALPN-01 challenges).
 func (a *acme) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {

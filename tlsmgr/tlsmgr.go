@@ -110,7 +110,8 @@ func (m *Manager) Start(ctx context.Context) {
 	}
 }
 
-// Stop ends background work and certificate maintenance.
+// Stop ends background work and certificate maintenance, and returns once
+// every goroutine the manager started has returned.
 func (m *Manager) Stop() {
 	if m.cancel != nil {
 		m.cancel()

@@ -93,7 +93,7 @@ func newFakeEnv(t *testing.T, claim func(ctx context.Context, job, slot string) 
 	yes := true
 	rc := &config.BackupRemote{URL: "s3://bkt/p", Endpoint: "http://127.0.0.1:1", RequireEncryption: &yes,
 		Drill: config.DrillWeekly, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 6}
-	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "backups"), Schedule: "03:00", Format: backupjob.FormatCustom,
+	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "backups"), Schedule: config.MustSchedule("03:00"), Format: backupjob.FormatCustom,
 		Verify: backupjob.VerifyNone, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 6, Remote: rc}
 	log := slog.New(slog.DiscardHandler)
 	job, err := backupjob.New(cfg, backupjob.Options{Logger: log})

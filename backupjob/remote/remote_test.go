@@ -42,7 +42,7 @@ func newEnv(t *testing.T, edit func(*config.BackupRemote)) *env {
 	if edit != nil {
 		edit(rc)
 	}
-	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "backups"), Schedule: "03:00", Format: backupjob.FormatCustom,
+	cfg := &config.Backup{Dir: filepath.Join(t.TempDir(), "backups"), Schedule: config.MustSchedule("03:00"), Format: backupjob.FormatCustom,
 		Verify: backupjob.VerifyNone, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 6, Remote: rc}
 	log := slog.New(slog.DiscardHandler)
 	job, err := backupjob.New(cfg, backupjob.Options{Logger: log})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitcourse/edge/health/alert"
 	"github.com/gitcourse/edge/health/alert/alerttest"
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 func testMessage() alert.Message {
@@ -53,7 +54,7 @@ func TestEmailPlain(t *testing.T) {
 }
 
 func TestEmailSTARTTLS(t *testing.T) {
-	cert, key, pool := selfSigned(t)
+	cert, key, pool := testutil.WriteCert(t, t.TempDir(), "127.0.0.1", "localhost")
 	sink := alerttest.StartSink(t, "", &alerttest.TLS{Cert: cert, Key: key})
 	e := &alert.Email{Addr: sink.Addr, From: "edge@example.com", To: []string{"ops@example.com"},
 		TLSConfig: &tls.Config{RootCAs: pool}}

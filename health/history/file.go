@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 const fileExt = ".log"
@@ -177,32 +178,12 @@ func (s *Store) compact(sr *series, now time.Time) error {
 
 // replace writes data to sr's file atomically and reopens the append handle.
 func (s *Store) replace(sr *series, data string) error {
-	tmp, err := os.CreateTemp(s.dir, compactPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("compact history of %q: %w", sr.name, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: already gone
-	if _, err := tmp.WriteString(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("compact history of %q: write: %w", sr.name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("compact history of %q: sync: %w", sr.name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("compact history of %q: close: %w", sr.name, err)
-	}
 	if sr.f != nil {
 		_ = sr.f.Close()
 		sr.f = nil
 	}
-	if err := os.Rename(tmp.Name(), sr.path); err != nil {
-		return fmt.Errorf("compact history of %q: rename: %w", sr.name, err)
-	}
-	if d, err := os.Open(filepath.Dir(sr.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.WriteFile(sr.path, []byte(data), 0o600); err != nil {
+		return fmt.Errorf("compact history of %q: %w", sr.name, err)
 	}
 	return nil
 }

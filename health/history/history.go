@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gitcourse/edge/internal/atomicfile"
 )
 
 // Retention is how far back samples and transitions are kept.
@@ -105,7 +107,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create history dir %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger.With("component", "history"), series: map[string]*series{}}
-	// A compaction that a crash interrupted leaves its temp file behind.
+	// A compaction that a crash interrupted leaves its temp file behind
+	// (named by atomicfile, or ".compact-*" by earlier versions).
+	if _, err := atomicfile.RemoveTemps(dir); err != nil {
+		return nil, err
+	}
 	if stale, err := filepath.Glob(filepath.Join(dir, compactPrefix+"*")); err == nil {
 		for _, p := range stale {
 			_ = os.Remove(p)

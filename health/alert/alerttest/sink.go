@@ -22,30 +22,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // Python is the interpreter that sees Debian's python3-* packages.
 const Python = "/usr/bin/python3"
-
-// InCI reports whether CI=true, where a missing component fails a test
-// instead of skipping it.
-func InCI() bool {
-	v := strings.ToLower(os.Getenv("CI"))
-	return v != "" && v != "false" && v != "0"
-}
-
-// RequireOrSkip fails t under CI=true and skips it elsewhere when err says
-// that a component is missing.
-func RequireOrSkip(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if InCI() {
-		t.Fatalf("%s is missing: %v (CI=true: a missing component fails the test)", what, err)
-	}
-	t.Skipf("skipping: %s is missing: %v (under CI=true this fails)", what, err)
-}
 
 // Sink is a running aiosmtpd.
 type Sink struct {
@@ -75,7 +57,7 @@ func StartSink(t testing.TB, host string, tlsFiles *TLS) *Sink {
 		host = "127.0.0.1"
 	}
 	err := exec.Command(Python, "-c", "import aiosmtpd").Run()
-	RequireOrSkip(t, "the SMTP sink (Debian package python3-aiosmtpd)", err)
+	testutil.RequireOrSkip(t, "the SMTP sink (Debian package python3-aiosmtpd)", err)
 	dir := t.TempDir()
 	for attempt := 0; ; attempt++ {
 		s, err := startSink(host, dir, tlsFiles)

@@ -1,4 +1,4 @@
-package backupjob
+package config
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package backupjob
+package config
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// Schedule is a parsed backup schedule: a 5-field cron expression
-// (minute hour day-of-month month day-of-week) in a time zone. "HH:MM" is
-// the same as "MM HH * * *".
+// Schedule is a parsed backup schedule (backup.schedule): a 5-field cron
+// expression (minute hour day-of-month month day-of-week) in a time zone.
+// "HH:MM" is the same as "MM HH * * *".
 //
 // Fields accept "*", numbers, ranges "a-b", steps "*/n", "a-b/n" and "a/n",
 // and comma-separated lists of those. Months accept jan-dec and weekdays
@@ -23,6 +23,9 @@ type Schedule struct {
 	domStar, dowStar              bool
 	loc                           *time.Location
 	text                          string
+	// err is why text did not parse (UnmarshalText keeps it for Validate,
+	// like Duration); nil for a good schedule.
+	err error
 }
 
 // ErrSchedule reports a schedule that does not parse.
@@ -157,7 +160,7 @@ func parseValue(s string, lo, hi int, names []string, nameBase int) (int, error)
 }
 
 // String returns the schedule as written.
-func (s *Schedule) String() string { return s.text }
+func (s Schedule) String() string { return s.text }
 
 // Location is the time zone the schedule is evaluated in.
 func (s *Schedule) Location() *time.Location { return s.loc }
@@ -212,4 +215,55 @@ func (s *Schedule) Due(lastSuccess, now time.Time) bool {
 	}
 	next := s.Next(lastSuccess)
 	return !next.IsZero() && !next.After(now)
+}
+
+// UnmarshalText parses a schedule in time.Local. Like Duration it never
+// fails, so that one bad value does not hide the others: Validate reports
+// the text that did not parse with its line.
+func (s *Schedule) UnmarshalText(b []byte) error {
+	p, err := ParseSchedule(string(b), nil)
+	if err != nil {
+		*s = Schedule{text: string(b), err: err}
+		return nil
+	}
+	*s = *p
+	return nil
+}
+
+// MarshalText writes the schedule as written.
+func (s Schedule) MarshalText() ([]byte, error) { return []byte(s.text), nil }
+
+// errNoSchedule is Err of the zero Schedule.
+var errNoSchedule = fmt.Errorf("no schedule set: %w", ErrSchedule)
+
+// Err is nil for a parsed schedule, else why it is not one (the zero
+// Schedule, built in code, has none).
+func (s *Schedule) Err() error {
+	switch {
+	case s.err != nil:
+		return s.err
+	case s.loc == nil:
+		return errNoSchedule
+	}
+	return nil
+}
+
+// In returns the schedule evaluated in loc (nil means time.Local).
+func (s *Schedule) In(loc *time.Location) *Schedule {
+	if loc == nil {
+		loc = time.Local
+	}
+	c := *s
+	c.loc = loc
+	return &c
+}
+
+// MustSchedule parses text in time.Local and panics when it is not a
+// schedule: for built-in defaults and tests.
+func MustSchedule(text string) Schedule {
+	p, err := ParseSchedule(text, nil)
+	if err != nil {
+		panic(err)
+	}
+	return *p
 }
