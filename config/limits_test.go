@@ -153,7 +153,7 @@ func TestPapercuts(t *testing.T) {
 			err = cfg.Validate()
 		}
 		fes := fieldErrors(t, err, "edge.toml")
-		if len(fes) != 1 || fes[0].Key != "route[0].upstreams[0]" || !strings.Contains(fes[0].Error(), "out of range") {
+		if len(fes) != 1 || fes[0].Key != "route[0].upstreams[0]" || !strings.Contains(fes[0].Error(), "is not a number from 1 to 65535") {
 			t.Errorf("upstream port %s: %v, want one out-of-range error", port, err)
 		}
 	}
