@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,15 +21,20 @@ func TestInCI(t *testing.T) {
 // TestWaitGoroutines: a goroutine still blocked is seen; once it returns
 // the count comes back.
 func TestWaitGoroutines(t *testing.T) {
+	// Several goroutines, so that one unrelated goroutine ending meanwhile
+	// (the runtime's, an earlier test's) cannot hide them.
+	const blocked = 8
 	before := countGoroutines()
 	release := make(chan struct{})
-	done := make(chan struct{})
-	go func() { <-release; close(done) }()
+	var wg sync.WaitGroup
+	for range blocked {
+		wg.Go(func() { <-release })
+	}
 	if n := WaitGoroutines(before, 100*time.Millisecond); n <= before {
-		t.Fatalf("a blocked goroutine was not counted: %d, before %d", n, before)
+		t.Fatalf("%d blocked goroutines were not counted: %d, before %d", blocked, n, before)
 	}
 	close(release)
-	<-done
+	wg.Wait()
 	if n := WaitGoroutines(before, 5*time.Second); n > before {
 		t.Errorf("count did not come back: %d, before %d", n, before)
 	}
