@@ -1,22 +1,18 @@
 package server
 
 import (
-	"context"
 	"time"
 
+	"github.com/gitcourse/edge/backupjob"
+	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
-	"golang.org/x/sync/errgroup"
 )
 
-// startHealth builds the health monitor from the running configuration and
-// runs it in g until ctx ends; the history files are closed when it
-// returns. A monitor that cannot start (an unwritable state_dir) is logged
-// and the site keeps serving without it. Health settings apply at start:
-// a reload does not change them.
-func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
-	st := s.site.Load()
+// newMonitor builds the health monitor for cfg; with prev (a reload),
+// as its successor on the same uptime history. It starts nothing.
+func (s *Server) newMonitor(cfg *config.Config, prev *health.Monitor) (*health.Monitor, error) {
 	opts := health.Options{
 		Logger:    s.opts.Logger,
 		Registry:  s.registry,
@@ -27,7 +23,7 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 	}
 	// The internal CA issues 7-day leaves and renews them itself: the
 	// expiry thresholds (warn at 21 days, fail at 7) fit ACME and files only.
-	if s.httpsLn != nil && !st.cfg.TLS.Internal {
+	if s.httpsLn != nil && !cfg.TLS.Internal {
 		opts.Certificates = func() map[string]time.Time {
 			if m := s.tls.Load(); m != nil {
 				return m.Expiry()
@@ -35,16 +31,29 @@ func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
 			return nil
 		}
 	}
-	mon, err := health.New(st.cfg, opts)
-	if err != nil {
-		s.log.Error("health checks and alerts are off", "error", err)
-		return
+	if prev != nil {
+		return prev.Successor(cfg, opts)
 	}
-	s.health.Store(mon)
-	g.Go(func() error {
-		defer mon.Close()
-		return mon.Run(ctx)
-	})
+	return health.New(cfg, opts)
+}
+
+// newWorkers builds the reloadable workers of cfg: the backup job now
+// (a bad [backup] fails New), the health monitor when Run starts them.
+func (s *Server) newWorkers(cfg *config.Config) (*reloadables, error) {
+	w := &reloadables{log: s.log, registry: s.registry, monitor: s.newMonitor, boot: cfg,
+		publish: func(m *health.Monitor) { s.health.Store(m) },
+		jobOpts: backupjob.Options{Logger: s.opts.Logger, Status: s.registry,
+			OnSuccess: func() {
+				if m := s.health.Load(); m != nil {
+					m.BackupSucceeded()
+				}
+			}}}
+	job, err := w.newBackupJob(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w.job, w.jobCfg = job, cfg.Backup
+	return w, nil
 }
 
 // Health returns the health monitor (uptime history, stats, the backup

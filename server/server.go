@@ -72,10 +72,10 @@ type Server struct {
 	reloads         atomic.Int64
 	lastErr         atomic.Value // string
 	notify          *sysd.Notifier
-	backup          *backupjob.Job // nil without [backup]
-	warnings        []string       // start-up self-check findings
-	beat            atomic.Int64   // supervisor heartbeat, unix nanoseconds
-	frozen          atomic.Bool    // test hook: wedge the serving loop
+	work            *reloadables // backup job and health monitor (server/reload_workers.go)
+	warnings        []string     // start-up self-check findings
+	beat            atomic.Int64 // supervisor heartbeat, unix nanoseconds
+	frozen          atomic.Bool  // test hook: wedge the serving loop
 	registry        *status.Registry
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
@@ -99,17 +99,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger.With("component", "server"), started: time.Now(), registry: status.New(), ship: ship}
 	s.obs = newObserver(s)
 	s.notify = sysd.NewNotifier(opts.Logger)
-	if cfg.Backup != nil {
-		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry,
-			OnSuccess: func() {
-				if m := s.health.Load(); m != nil {
-					m.BackupSucceeded()
-				}
-			}})
-		if err != nil {
-			return nil, err
-		}
-		s.backup = job
+	if s.work, err = s.newWorkers(cfg); err != nil {
+		return nil, err
 	}
 	s.warnings = selfCheck(cfg)
 	for _, w := range s.warnings {
@@ -123,7 +114,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic,
-		Unban: s.Unban, Upstream: s.Upstream}
+		Unban: s.Unban, Upstream: s.Upstream, Pending: s.pendingRestart}
 	if err := s.control.Listen(); err != nil {
 		s.closeListeners()
 		s.site.Load().close()
@@ -234,9 +225,9 @@ func addrOf(ln net.Listener) string {
 func (s *Server) Registry() *status.Registry { return s.registry }
 
 // Backup returns the backup job (its State feeds metrics and health), or
-// nil when the config has no [backup]. Backup settings apply at start;
-// a reload does not change them.
-func (s *Server) Backup() *backupjob.Job { return s.backup }
+// nil when the config has no [backup]. A reload that changes [backup]
+// replaces it.
+func (s *Server) Backup() *backupjob.Job { return s.work.currentJob() }
 
 // TLS returns the current certificate manager, or nil when HTTPS is off.
 func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
@@ -301,7 +292,7 @@ func (s *Server) Run(ctx context.Context) error {
 		m.Start(gctx)
 	}
 	s.reload.Unlock()
-	s.startHealth(g, gctx)
+	s.work.start(gctx, g, s.site.Load().cfg)
 	// Registered before READY=1: a SIGHUP that arrives early must reload,
 	// not kill the process (its default action).
 	hup := make(chan os.Signal, 1)
@@ -310,9 +301,6 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.watchSignals(gctx, hup) })
 	g.Go(func() error { return s.heartbeat(gctx) })
 	g.Go(func() error { return s.feedRegistry(gctx) })
-	if s.backup != nil {
-		g.Go(func() error { return s.backup.Run(gctx) })
-	}
 	s.runLogShipping(gctx, g.Go)
 	g.Go(func() error {
 		return sysd.RunWatchdog(gctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
@@ -464,17 +452,24 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err == nil {
 		err = s.checkListeners(cfg)
 	}
+	var next *nextReloadables
+	if err == nil {
+		next, err = s.work.prepare(cfg)
+	}
 	if err == nil {
 		err = s.apply(cfg)
 	}
 	if err != nil {
+		next.discard()
 		s.lastErr.Store(err.Error())
 		return fmt.Errorf("reload: %w", err)
 	}
+	s.work.commit(next)
 	s.lastErr.Store("")
 	s.reloads.Add(1)
 	s.obs.reloaded()
 	s.log.Info("reloaded", "config", cfg.File, "domains", cfg.Site.Domains)
+	s.logPendingRestart()
 	return nil
 }
 
@@ -486,8 +481,5 @@ func (s *Server) checkListeners(cfg *config.Config) error {
 	}
 	old := s.site.Load().cfg.Server
 	s.warnH3Change(old, cfg.Server)
-	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
-		s.log.Warn("listen addresses changed; they apply at the next restart")
-	}
 	return nil
 }
