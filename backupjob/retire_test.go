@@ -28,7 +28,10 @@ func TestRetireFinishesTheRunningBackup(t *testing.T) {
 		go func() { done <- j.Run(t.Context()) }() // no backup yet: catch up at once
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if !j.State().Running || len(rec.times()) != 1 {
+		rec.mu.Lock()
+		running := rec.running
+		rec.mu.Unlock()
+		if !running || len(rec.times()) != 1 {
 			t.Fatalf("no backup running at 00:01: calls %v", rec.times())
 		}
 		j.Retire()
