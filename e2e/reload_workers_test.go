@@ -137,8 +137,13 @@ func TestReloadAppliesChecksAndAlertsE2E(t *testing.T) {
 		return func(b map[string]any) bool { return b["check"] == check && b["event"] == event }
 	}
 	var events []string // every webhook alert after both were down
-	hook.next(t, "api down", 20*time.Second, is("api", "down"))
-	hook.next(t, "db down", 20*time.Second, is("db", "down"))
+	seen := map[string]bool{}
+	hook.next(t, "api and db down", 20*time.Second, func(b map[string]any) bool {
+		if b["event"] == "down" {
+			seen[fmt.Sprint(b["check"])] = true
+		}
+		return seen["api"] && seen["db"]
+	})
 	stop := steadyLoad(t, e.Client1(), e.URL("/"))
 
 	email := fmt.Sprintf("email = { smtp = %q, from = \"edge@example.com\", to = [\"ops@example.com\"] }\n", sink.Addr)
@@ -152,8 +157,10 @@ func TestReloadAppliesChecksAndAlertsE2E(t *testing.T) {
 	if !eventually(10*time.Second, func() bool { return newHits.Load() > 0 }) {
 		t.Fatal("the check's new address was never probed after the reload")
 	}
-	r := hook.next(t, "api resolved", 20*time.Second, is("api", "resolved"))
-	events = append(events, fmt.Sprint(r.Body["check"], " ", r.Body["event"]))
+	hook.next(t, "api resolved", 20*time.Second, func(b map[string]any) bool {
+		events = append(events, fmt.Sprint(b["check"], " ", b["event"]))
+		return is("api", "resolved")(b)
+	})
 	mails, err := sink.WaitMessages(1, 20*time.Second)
 	if err != nil {
 		t.Fatalf("the email channel added by the reload: %v", err)
