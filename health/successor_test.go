@@ -47,6 +47,9 @@ func TestSuccessorKeepsIncidents(t *testing.T) {
 		old.Retire()
 		<-old.ChecksStopped()
 		next.Adopt(old)
+		if o, n := old.Stats().Checks[0], next.Stats().Checks[0]; o.Runs == 0 || n.Runs != o.Runs || n.Failures != o.Failures || n.Up {
+			t.Errorf("adopted api: runs %d failures %d up %v; want the old %d, %d, down", n.Runs, n.Failures, n.Up, o.Runs, o.Failures)
+		}
 		<-oldDone
 		if err := old.Close(); err != nil {
 			t.Fatal(err)
