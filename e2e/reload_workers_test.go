@@ -157,6 +157,7 @@ func TestReloadAppliesChecksAndAlertsE2E(t *testing.T) {
 	if !eventually(10*time.Second, func() bool { return newHits.Load() > 0 }) {
 		t.Fatal("the check's new address was never probed after the reload")
 	}
+	t.Logf("first probe of the new address %s after SIGHUP", time.Since(reloadAt).Round(time.Millisecond))
 	hook.next(t, "api resolved", 20*time.Second, func(b map[string]any) bool {
 		events = append(events, fmt.Sprint(b["check"], " ", b["event"]))
 		return is("api", "resolved")(b)
@@ -193,7 +194,9 @@ func TestReloadAppliesChecksAndAlertsE2E(t *testing.T) {
 	// A listener change applies at the next restart: "edge reload" says so.
 	moved := strings.Replace(e.ConfigText(), "127.0.0.1:"+e.HTTPPort, "127.0.0.1:"+freePort(t), 1)
 	e.WriteConfigText(moved)
+	began := time.Now()
 	stdout, stderr, code := runEdge(t, adminEnv(t), "reload", "-config", e.Config)
+	t.Logf("edge reload (two checks, two channels) took %s", time.Since(began).Round(time.Millisecond))
 	if code != 0 || !strings.Contains(stdout, "reloaded") || !strings.Contains(stdout, "server.http changed") ||
 		!strings.Contains(stdout, "restart edge to apply it") {
 		t.Errorf("edge reload with a new server.http: exit %d, stdout %q, stderr %q", code, stdout, stderr)
