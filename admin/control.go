@@ -29,6 +29,9 @@ type Control struct {
 	// "POST /upstream/enable?addr=", sent by edge upstream) and returns
 	// the line to print; nil answers 501.
 	Upstream func(ctx context.Context, action, addr string) (string, error)
+	// Pending lists the settings changed since start that wait for a
+	// restart; "POST /reload" prints them after "reloaded". nil: none.
+	Pending func() []string
 
 	srv *http.Server
 	ln  net.Listener
@@ -62,6 +65,11 @@ func (c *Control) Listen() error {
 			return
 		}
 		_, _ = io.WriteString(w, "reloaded\n")
+		if c.Pending != nil {
+			for _, line := range c.Pending() {
+				_, _ = io.WriteString(w, line+"\n")
+			}
+		}
 	})
 	mux.HandleFunc("POST /invalidate", func(w http.ResponseWriter, r *http.Request) {
 		if c.Invalidate == nil {

@@ -62,9 +62,10 @@ type Job struct {
 	target     dbTarget
 	recipients []age.Recipient
 
-	mu    sync.Mutex // guards state
-	state State
-	run   sync.Mutex // one operation at a time in this process
+	mu      sync.Mutex // guards state
+	state   State
+	run     sync.Mutex // one operation at a time in this process
+	retired retirement // closed by Retire (retire.go)
 
 	// test hooks
 	wrapFile func(io.Writer) io.Writer

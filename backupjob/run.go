@@ -12,7 +12,8 @@ import (
 // waits, so that backups taken by "edge backup now" show in the state.
 const refreshEvery = 5 * time.Minute
 
-// Run takes backups on the schedule until ctx ends, then returns nil.
+// Run takes backups on the schedule until ctx ends or Retire is called,
+// then returns nil.
 // At start it removes what an interrupted run left, and takes a backup at
 // once when the last success is older than one period (catch-up). A
 // failed backup is recorded in the state and retried at the next
@@ -82,6 +83,9 @@ func (j *Job) waitUntil(ctx context.Context, t time.Time) bool {
 		timer := time.NewTimer(min(d, refreshEvery))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-j.retired.done():
 			timer.Stop()
 			return false
 		case <-timer.C:

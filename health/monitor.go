@@ -55,6 +55,8 @@ type Options struct {
 	// Incidents, when set, decides which instance of a cluster notifies
 	// each incident; nil: this instance notifies every transition.
 	Incidents Incidents
+
+	prev *Monitor // set by Successor: share its history
 }
 
 // Monitor runs the checks, keeps their history and sends the alerts.
@@ -65,7 +67,9 @@ type Monitor struct {
 	checks  []*check
 	alerts  *alert.Dispatcher
 	history *history.Store
+	ref     *historyRef // the history's holders (successor.go)
 	beat    heartbeat
+	life    lifecycle
 	// incidents queues alerts for the cluster's verdict (Options.Incidents).
 	incidents *incidentQueue
 }
@@ -89,7 +93,8 @@ func New(cfg *config.Config, opts Options) (*Monitor, error) {
 		opts.HTTPClient = NewHTTPClient()
 	}
 	log := opts.Logger.With("component", "health")
-	m := &Monitor{opts: opts, log: log, repeat: cfg.Alerts.Repeat.Duration, incidents: newIncidentQueue()}
+	m := &Monitor{opts: opts, log: log, repeat: cfg.Alerts.Repeat.Duration, life: newLifecycle(),
+		incidents: newIncidentQueue()}
 	targets := opts.Targets
 	if targets == nil {
 		targets = alert.FromConfig(cfg.Alerts, nil)
@@ -103,16 +108,16 @@ func New(cfg *config.Config, opts Options) (*Monitor, error) {
 	}
 	ho := opts.History
 	ho.Now, ho.Logger = opts.Now, opts.Logger
-	h, err := history.Open(dir, ho)
+	h, ref, err := openHistory(opts.prev, dir, ho)
 	if err != nil {
 		return nil, fmt.Errorf("open uptime history: %w", err)
 	}
-	m.history = h
+	m.history, m.ref = h, ref
 	m.beat = newHeartbeat(cfg.Alerts, opts.HTTPClient, log)
 	seen := map[string]bool{}
 	for _, s := range append(Specs(cfg, opts), opts.Specs...) {
 		if seen[s.Name] {
-			h.Close()
+			_ = ref.release()
 			return nil, fmt.Errorf("health check %q defined twice", s.Name)
 		}
 		seen[s.Name] = true
@@ -135,23 +140,28 @@ func (m *Monitor) newCheck(s Spec) *check {
 }
 
 // Run runs every check, the history sampler, the heartbeat and the alert
-// channels until ctx ends. It returns nil.
+// channels until ctx ends or Retire is called. It returns nil.
 func (m *Monitor) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = m.alerts.Run(ctx) })
+	cctx, stop := m.checksContext(ctx)
+	defer stop()
+	var alerts, wg sync.WaitGroup
+	alerts.Go(func() { _ = m.alerts.Serve(ctx, m.life.checksDone) })
 	for _, c := range m.checks {
-		wg.Go(func() { m.loop(ctx, c) })
+		wg.Go(func() { m.loop(cctx, c) })
 	}
-	wg.Go(func() { m.sampleLoop(ctx) })
-	wg.Go(func() { m.beat.run(ctx, m.healthy) })
-	wg.Go(func() { m.runIncidents(ctx) })
+	wg.Go(func() { m.sampleLoop(cctx) })
+	wg.Go(func() { m.beat.run(cctx, m.healthy) })
+	wg.Go(func() { m.runIncidents(cctx) })
 	m.log.Info("health checks running", "checks", len(m.checks), "channels", m.alerts.Channels())
 	wg.Wait()
+	close(m.life.checksDone)
+	alerts.Wait()
 	return nil
 }
 
-// Close releases the history files; call it after Run has returned.
-func (m *Monitor) Close() error { return m.history.Close() }
+// Close releases the history files (shared with a successor, they close
+// with the last monitor); call it after Run has returned, or instead.
+func (m *Monitor) Close() error { return m.ref.release() }
 
 // History is the uptime history: Uptime(check, window), Strip24h(check),
 // Transitions(check, since).

@@ -1,34 +1,44 @@
 package server
 
 import (
-	"context"
 	"time"
 
+	"github.com/gitcourse/edge/backupjob"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/proxy"
 	"github.com/gitcourse/edge/status"
-	"golang.org/x/sync/errgroup"
 )
 
-// startHealth builds the health monitor from the running configuration and
-// runs it in g until ctx ends; the history files are closed when it
-// returns. A monitor that cannot start (an unwritable state_dir) is logged
-// and the site keeps serving without it. Health settings apply at start:
-// a reload does not change them.
-func (s *Server) startHealth(g *errgroup.Group, ctx context.Context) {
-	st := s.site.Load()
-	opts := s.healthOptions(st.cfg)
-	mon, err := health.New(st.cfg, opts)
-	if err != nil {
-		s.log.Error("health checks and alerts are off", "error", err)
-		return
+// newMonitor builds the health monitor for cfg; with prev (a reload),
+// as its successor on the same uptime history. It starts nothing.
+func (s *Server) newMonitor(cfg *config.Config, prev *health.Monitor) (*health.Monitor, error) {
+	opts := s.healthOptions(cfg)
+	if prev != nil {
+		return prev.Successor(cfg, opts)
 	}
-	s.health.Store(mon)
-	g.Go(func() error {
-		defer mon.Close()
-		return mon.Run(ctx)
-	})
+	return health.New(cfg, opts)
+}
+
+// newWorkers builds the reloadable workers of cfg: the backup job now
+// (a bad [backup] fails New), the health monitor when Run starts them.
+func (s *Server) newWorkers(cfg *config.Config) (*reloadables, error) {
+	w := &reloadables{log: s.log, registry: s.registry, monitor: s.newMonitor, boot: cfg,
+		publish: func(m *health.Monitor) { s.health.Store(m) },
+		jobOpts: backupjob.Options{Logger: s.opts.Logger, Status: s.registry, Claim: s.backupClaim(),
+			OnSuccess: func() {
+				if m := s.health.Load(); m != nil {
+					m.BackupSucceeded()
+				}
+				s.backupSucceeded()
+				s.backupSucceededInCluster()
+			}}}
+	job, err := w.newBackupJob(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w.job, w.jobCfg = job, cfg.Backup
+	return w, nil
 }
 
 // healthOptions are the sources the health monitor reads.

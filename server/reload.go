@@ -71,17 +71,24 @@ func (s *Server) Reload(ctx context.Context) error {
 	if err == nil {
 		err = s.checkListeners(cfg)
 	}
+	var next *nextReloadables
+	if err == nil {
+		next, err = s.work.prepare(cfg)
+	}
 	if err == nil {
 		err = s.apply(cfg)
 	}
 	if err != nil {
+		next.discard()
 		s.lastErr.Store(err.Error())
 		return fmt.Errorf("reload: %w", err)
 	}
+	s.work.commit(next)
 	s.lastErr.Store("")
 	s.reloads.Add(1)
 	s.obs.reloaded()
 	s.log.Info("reloaded", "config", cfg.File, "domains", cfg.Site.Domains)
+	s.logPendingRestart()
 	return nil
 }
 
@@ -93,8 +100,5 @@ func (s *Server) checkListeners(cfg *config.Config) error {
 	}
 	old := s.site.Load().cfg.Server
 	s.warnH3Change(old, cfg.Server)
-	if cfg.Server.HTTP != old.HTTP || cfg.Server.HTTPS != old.HTTPS || cfg.Server.AdminSocket != old.AdminSocket {
-		s.log.Warn("listen addresses changed; they apply at the next restart")
-	}
 	return nil
 }

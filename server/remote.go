@@ -33,10 +33,11 @@ func (s *Server) newOffsite(cfg *config.Config) error {
 	if s.offsite.claim == nil {
 		s.offsite.claim = s.remoteClaim()
 	}
-	if cfg.Backup == nil || cfg.Backup.Remote == nil || s.backup == nil {
+	job := s.work.currentJob()
+	if cfg.Backup == nil || cfg.Backup.Remote == nil || job == nil {
 		return nil
 	}
-	r, err := remote.Open(cfg.Backup, s.backup, remote.Options{Logger: s.opts.Logger, Status: s.registry,
+	r, err := remote.Open(cfg.Backup, job, remote.Options{Logger: s.opts.Logger, Status: s.registry,
 		Claim: func(ctx context.Context, job, slot string) (bool, error) {
 			if s.offsite.claim == nil {
 				return true, nil

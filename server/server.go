@@ -73,10 +73,10 @@ type Server struct {
 	reloads         atomic.Int64
 	lastErr         atomic.Value // string
 	notify          *sysd.Notifier
-	backup          *backupjob.Job // nil without [backup]
-	warnings        []string       // start-up self-check findings
-	beat            atomic.Int64   // supervisor heartbeat, unix nanoseconds
-	frozen          atomic.Bool    // test hook: wedge the serving loop
+	work            *reloadables // backup job and health monitor (reload_workers.go)
+	warnings        []string     // start-up self-check findings
+	beat            atomic.Int64 // supervisor heartbeat, unix nanoseconds
+	frozen          atomic.Bool  // test hook: wedge the serving loop
 	registry        *status.Registry
 	obs             *observer                      // metrics and the registry feeder (server/observe.go)
 	health          atomic.Pointer[health.Monitor] // set by Run (server/health.go)
@@ -105,19 +105,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := s.openCluster(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Backup != nil {
-		job, err := backupjob.New(cfg.Backup, backupjob.Options{Logger: opts.Logger, Status: s.registry, Claim: s.backupClaim(),
-			OnSuccess: func() {
-				if m := s.health.Load(); m != nil {
-					m.BackupSucceeded()
-				}
-				s.backupSucceeded()
-				s.backupSucceededInCluster()
-			}})
-		if err != nil {
-			return nil, err
-		}
-		s.backup = job
+	if s.work, err = s.newWorkers(cfg); err != nil { // backup job and health monitor (reload_workers.go)
+		return nil, err
 	}
 	if err := s.newOffsite(cfg); err != nil {
 		return nil, err
@@ -134,7 +123,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.control = &admin.Control{Path: cfg.Server.AdminSocket, Reload: s.Reload, Status: s.Status, Invalidate: s.InvalidateStatic,
-		Unban: s.Unban, Upstream: s.Upstream}
+		Unban: s.Unban, Upstream: s.Upstream, Pending: s.pendingRestart}
 	if err := s.control.Listen(); err != nil {
 		s.closeListeners()
 		s.site.Load().close()
@@ -211,9 +200,9 @@ func addrOf(ln net.Listener) string {
 func (s *Server) Registry() *status.Registry { return s.registry }
 
 // Backup returns the backup job (its State feeds metrics and health), or
-// nil when the config has no [backup]. Backup settings apply at start;
-// a reload does not change them.
-func (s *Server) Backup() *backupjob.Job { return s.backup }
+// nil when the config has no [backup]. A reload that changes [backup]
+// replaces it.
+func (s *Server) Backup() *backupjob.Job { return s.work.currentJob() }
 
 // TLS returns the current certificate manager, or nil when HTTPS is off.
 func (s *Server) TLS() *tlsmgr.Manager { return s.tls.Load() }
@@ -318,14 +307,11 @@ func (s *Server) startWorkers(g *errgroup.Group, ctx context.Context, hup <-chan
 		m.Start(ctx)
 	}
 	s.reload.Unlock()
-	s.startHealth(g, ctx)
+	s.work.start(ctx, g, s.site.Load().cfg) // backup job and health monitor (reload_workers.go)
 	s.startCluster(g, ctx)
 	g.Go(func() error { return s.watchSignals(ctx, hup) })
 	g.Go(func() error { return s.heartbeat(ctx) })
 	g.Go(func() error { return s.feedRegistry(ctx) })
-	if s.backup != nil {
-		g.Go(func() error { return s.backup.Run(ctx) })
-	}
 	s.runLogShipping(ctx, g.Go)
 	s.startOffsite(g, ctx)
 	g.Go(func() error {
