@@ -1,10 +1,10 @@
 package config
 
 import (
-	"errors"
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -53,10 +53,12 @@ func (v *validator) clusterPool(raw string) {
 	if err == nil {
 		return
 	}
-	// The parse error's own text repeats the URL; its cause does not.
-	if cause := errors.Unwrap(err); cause != nil {
-		err = cause
+	// The parse error repeats the URL ("cannot parse `URL`: why"); the
+	// URL came from the environment, so only why is said.
+	why := err.Error()
+	if _, after, ok := strings.Cut(why, "`: "); ok {
+		why = after
 	}
 	v.failf("cluster.database_url", ErrInvalidValue,
-		"%v (fix: a URL such as \"postgres://edge@db.internal:5432/gitcourse?sslmode=verify-full\")", err)
+		"%s (fix: a URL such as \"postgres://edge@db.internal:5432/gitcourse?sslmode=verify-full\")", why)
 }
