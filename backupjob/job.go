@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"filippo.io/age"
-	"filippo.io/age/agessh"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/status"
 )
@@ -121,25 +119,9 @@ func New(cfg *config.Backup, opts Options) (*Job, error) {
 }
 
 // ParseIdentityFile reads age identities (AGE-SECRET-KEY-1...) or an
-// unencrypted SSH private key from path.
-func ParseIdentityFile(path string) ([]age.Identity, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read identity file: %w", err)
-	}
-	if strings.Contains(string(b), "PRIVATE KEY-----") {
-		id, err := agessh.ParseIdentity(b)
-		if err != nil {
-			return nil, fmt.Errorf("parse SSH identity %s: %w", path, err)
-		}
-		return []age.Identity{id}, nil
-	}
-	ids, err := age.ParseIdentities(strings.NewReader(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("parse identity file %s: %w", path, err)
-	}
-	return ids, nil
-}
+// unencrypted SSH private key from path: config.ParseIdentityFile, which
+// "edge validate" checks backup.remote.drill_identity with.
+func ParseIdentityFile(path string) ([]age.Identity, error) { return config.ParseIdentityFile(path) }
 
 // Dir is the backup directory.
 func (j *Job) Dir() string { return j.cfg.Dir }

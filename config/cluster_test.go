@@ -33,6 +33,9 @@ func TestClusterSection(t *testing.T) {
 		{"missing url", "node = \"a\"\n", "cluster.database_url", "EDGE_CLUSTER_DATABASE_URL", config.ErrRequired, "[cluster]"},
 		{"not postgres", "database_url = \"mysql://x/y\"\nnode = \"a\"\n", "cluster.database_url", "postgres://", config.ErrInvalidValue, ""},
 		{"password in file", "database_url = \"postgres://u:hunter2@h/db\"\nnode = \"a\"\n", "cluster.database_url", "${VAR}", config.ErrSecretInFile, ""},
+		{"bad sslmode", "database_url = \"postgres://edge@h/db?sslmode=sometimes\"\nnode = \"a\"\n", "cluster.database_url", "sslmode is invalid", config.ErrInvalidValue, ""},
+		{"bad port", "database_url = \"postgres://edge@h:99999/db\"\nnode = \"a\"\n", "cluster.database_url", "invalid port", config.ErrInvalidValue, ""},
+		{"bad pool setting", "database_url = \"postgres://edge@h/db?pool_max_conns=many\"\nnode = \"a\"\n", "cluster.database_url", "pool_max_conns", config.ErrInvalidValue, ""},
 		{"bad node", "database_url = \"${EDGE_CLUSTER_DATABASE_URL}\"\nnode = \"web 1\"\n", "cluster.node", "letters, digits", config.ErrInvalidValue, ""},
 		{"long node", "database_url = \"${EDGE_CLUSTER_DATABASE_URL}\"\nnode = \"" + strings.Repeat("a", 64) + "\"\n", "cluster.node", "at most 63", config.ErrInvalidValue, ""},
 	} {

@@ -91,7 +91,7 @@ func (v *validator) logs() {
 	}
 	v.logsRemote(l.Remote)
 	if l.CAFile != "" {
-		v.fileExists("logs.ca_file", l.CAFile)
+		v.rootFile("logs.ca_file", l.CAFile)
 	}
 	switch {
 	case l.CertFile != "" && l.KeyFile == "":
@@ -99,8 +99,7 @@ func (v *validator) logs() {
 	case l.CertFile == "" && l.KeyFile != "":
 		v.failf("logs.cert_file", ErrRequired, "key_file is set (fix: set cert_file to the client certificate)")
 	case l.CertFile != "":
-		v.fileExists("logs.cert_file", l.CertFile)
-		v.fileExists("logs.key_file", l.KeyFile)
+		v.keyPair("logs.cert_file", "logs.key_file", l.CertFile, l.KeyFile)
 	}
 	if _, err := parseLevel(l.MinLevel); err != nil {
 		v.fail("logs.min_level", err)

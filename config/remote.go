@@ -157,10 +157,10 @@ func (v *validator) backupRemote(b *Backup) {
 		v.fromEnv(p + "secret_key")
 	}
 	if r.CAFile != "" {
-		v.fileExists(p+"ca_file", r.CAFile)
+		v.rootFile(p+"ca_file", r.CAFile)
 	}
 	if r.DrillIdentity != "" {
-		v.fileExists(p+"drill_identity", r.DrillIdentity)
+		v.identityFile(p+"drill_identity", r.DrillIdentity)
 	}
 	if strings.TrimSpace(r.Bandwidth) != "" {
 		if n, err := ParseByteSize(r.Bandwidth); err != nil {

@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +38,10 @@ func TestBackupRemoteDefaults(t *testing.T) {
 
 // TestBackupRemoteErrors: each bad value is reported at its line with its key.
 func TestBackupRemoteErrors(t *testing.T) {
+	notKey := filepath.Join(t.TempDir(), "id.txt")
+	if err := os.WriteFile(notKey, []byte("not an identity\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	src := remoteSite + "[backup]\ndatabase_url = \"${DB}\"\ndir = \"/tmp/b\"\n" +
 		"[backup.remote]\n" +
 		"url = \"s3://Bad_Bucket/x\"\n" +
@@ -45,6 +51,7 @@ func TestBackupRemoteErrors(t *testing.T) {
 		"ca_file = \"/nonexistent/ca.pem\"\n" +
 		"bandwidth = \"1KB\"\n" +
 		"drill = \"daily\"\n" +
+		"drill_identity = \"" + notKey + "\"\n" +
 		"keep_monthly = -1\n"
 	cfg, err := parse(t, src, "edge.toml", remoteEnv)
 	if err == nil {
@@ -57,7 +64,26 @@ func TestBackupRemoteErrors(t *testing.T) {
 		{lineOf(t, src, "ca_file ="), "backup.remote.ca_file", config.ErrNotExist},
 		{lineOf(t, src, "bandwidth ="), "backup.remote.bandwidth", config.ErrInvalidValue},
 		{lineOf(t, src, "drill ="), "backup.remote.drill", config.ErrInvalidValue},
+		{lineOf(t, src, "drill_identity ="), "backup.remote.drill_identity", config.ErrInvalidValue},
 		{lineOf(t, src, "keep_monthly ="), "backup.remote.keep_monthly", config.ErrInvalidValue},
+	})
+}
+
+// TestBackupRemoteCAFile: a ca_file without a PEM certificate is refused
+// as the upload client would refuse it at start.
+func TestBackupRemoteCAFile(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := remoteSite + remoteBackup + "[backup.remote]\nurl = \"s3://gitcourse-backups/prod\"\n" +
+		"access_key = \"${AK}\"\nsecret_key = \"${SK}\"\nca_file = \"" + notPEM + "\"\n"
+	cfg, err := parse(t, src, "edge.toml", remoteEnv)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	checkProblems(t, fieldErrors(t, err, "edge.toml"), []problem{
+		{lineOf(t, src, "ca_file ="), "backup.remote.ca_file", config.ErrInvalidValue},
 	})
 }
 

@@ -603,10 +603,3 @@ func (v *validator) channelTimeout(key string, d Duration) {
 		v.failf(key, ErrInvalidValue, "must be above 0")
 	}
 }
-
-// fileExists reports a path that cannot be stat-ed.
-func (v *validator) fileExists(key, p string) {
-	if _, err := os.Stat(p); err != nil {
-		v.failf(key, ErrNotExist, "%s", p)
-	}
-}

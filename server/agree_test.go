@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/gitcourse/edge/config"
 	"github.com/gitcourse/edge/health"
 	"github.com/gitcourse/edge/internal/testutil"
@@ -28,6 +29,9 @@ admin_socket = "{{DIR}}/admin.sock"
 access_log = "off"
 shutdown_timeout = "1s"
 trusted_proxies = ["10.0.0.0/8"]
+max_conns_per_ip = 256
+http3 = true
+http3_0rtt = false
 
 [site]
 domains = ["agree.test", "www.agree.test"]
@@ -43,6 +47,8 @@ upstreams = ["127.0.0.1:8000"]
 max_body = "10MB"
 pass_host = true
 passive_cooldown = "10s"
+retry_window = "5s"
+retry_max_waiting = 1024
 
 [route.health]
 path = "/api/health"
@@ -98,6 +104,36 @@ keep_monthly = 6
 verify = "none"
 encrypt_to = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
 pg_bin = ""
+
+[backup.remote]
+url = "s3://agree-backups/prod"
+endpoint = "http://127.0.0.1:1"
+region = "eu-central-1"
+access_key = "${S3_ACCESS_KEY}"
+secret_key = "${S3_SECRET_KEY}"
+path_style = true
+ca_file = "{{DIR}}/ca.pem"
+require_encryption = true
+bandwidth = "20MB"
+drill = "weekly"
+drill_identity = "{{DIR}}/drill.key"
+keep_daily = 7
+keep_weekly = 4
+keep_monthly = 6
+
+[[limit]]
+name = "login"
+path = "/api/auth/"
+methods = ["POST"]
+rate = "10/m"
+burst = 5
+max_in_flight = 20
+queue_timeout = "2s"
+ban_after = 10
+ban_window = "10m"
+ban_for = "15m"
+allow = ["10.0.0.0/8"]
+max_clients = 1000
 
 [[check]]
 name = "web"
@@ -155,6 +191,20 @@ timeout = "10s"
 url = "${WEBHOOK_URL}"
 topic = "edge"
 timeout = "10s"
+
+[logs]
+remote = "tls://localhost:1"
+ca_file = "{{DIR}}/ca.pem"
+cert_file = "{{DIR}}/www.pem"
+key_file = "{{DIR}}/www.key"
+access = true
+min_level = "info"
+spool = "8MB"
+alert_after = "15m"
+
+[cluster]
+database_url = "${DATABASE_URL}"
+node = "agree-1"
 `
 
 // agreeEnv is the environment the secrets come from.
@@ -166,6 +216,8 @@ var agreeEnv = map[string]string{
 	"SMTP_PASSWORD":  "smtp-secret",
 	"TELEGRAM_TOKEN": "123:abc",
 	"WEBHOOK_URL":    "https://hooks.agree.test/x",
+	"S3_ACCESS_KEY":  "agree-access",
+	"S3_SECRET_KEY":  "agree-secret-key",
 }
 
 // badValue is a value of the right TOML type that is wrong for its key.
@@ -184,6 +236,9 @@ var agreeCases = []badValue{
 	{"server.access_log", `"relative/access.log"`}, {"server.access_log", `"/no/such/dir/access.log"`},
 	{"server.shutdown_timeout", `"ten seconds"`},
 	{"server.trusted_proxies", `["10.0.0.0/33"]`}, {"server.trusted_proxies", `["proxy.internal"]`},
+	{"server.max_conns_per_ip", `-1`},
+	{"server.http3", ``},
+	{"server.http3_0rtt", ``},
 	{"site.domains", `[]`}, {"site.domains", `["Agree.Test"]`}, {"site.domains", `["agree.test", "agree.test"]`},
 	{"site.canonical", `"other.test"`},
 	{"site.root", `"{{DIR}}/missing"`}, {"site.root", `"{{DIR}}/ca.pem"`},
@@ -197,6 +252,8 @@ var agreeCases = []badValue{
 	{"route[0].max_body", `"ten megabytes"`},
 	{"route[0].pass_host", ``},
 	{"route[0].passive_cooldown", `"-1s"`},
+	{"route[0].retry_window", `"10m"`}, {"route[0].retry_window", `"-1s"`}, {"route[0].retry_window", `"soon"`},
+	{"route[0].retry_max_waiting", `0`}, {"route[0].retry_max_waiting", `2000000`},
 	{"route[0].health.path", `"health"`},
 	{"route[0].health.interval", `"0s"`},
 	{"route[0].health.timeout", `"20s"`},
@@ -227,6 +284,7 @@ var agreeCases = []badValue{
 	{"admin.allow", `["127.0.0.1"]`},
 	{"admin.token", `"short"`},
 	{"backup.database_url", `"mysql://x"`}, {"backup.database_url", `""`},
+	{"backup.database_url", `"postgres://edge@127.0.0.1:99999/db"`}, {"backup.database_url", `"postgres://edge@127.0.0.1:1/db?sslmode=sometimes"`},
 	{"backup.dir", `"relative"`}, {"backup.dir", `"/no/such/dir/backups"`},
 	{"backup.schedule", `"99 99 * * *"`}, {"backup.schedule", `"0 0 30 2 *"`}, {"backup.schedule", `"25:00"`},
 	{"backup.format", `"tar"`},
@@ -236,6 +294,34 @@ var agreeCases = []badValue{
 	{"backup.verify", `"always"`},
 	{"backup.encrypt_to", `["age1notakey"]`}, {"backup.encrypt_to", `["ssh-ed25519 AAAAnotakey"]`},
 	{"backup.pg_bin", `"{{DIR}}/missing"`},
+	{"backup.remote.url", `"s3://X"`}, {"backup.remote.url", `"https://agree-backups/prod"`}, {"backup.remote.url", `"s3://agree-backups/a/../b"`},
+	{"backup.remote.endpoint", `"http://s3.agree.test"`}, {"backup.remote.endpoint", `"ftp://127.0.0.1:1"`},
+	{"backup.remote.endpoint", `"http://127.0.0.1:99999"`}, {"backup.remote.endpoint", `"http://127.0.0.1:1/bucket"`},
+	{"backup.remote.endpoint", `"http://[::1"`}, {"backup.remote.endpoint", `"http://bad_host.localhost:1"`},
+	{"backup.remote.region", `"eu central/1"`},
+	{"backup.remote.access_key", `""`},
+	{"backup.remote.secret_key", `""`}, {"backup.remote.secret_key", `"in-the-file"`},
+	{"backup.remote.path_style", ``},
+	{"backup.remote.ca_file", `"{{DIR}}/missing.pem"`}, {"backup.remote.ca_file", `"{{DIR}}/www.key"`},
+	{"backup.remote.require_encryption", ``},
+	{"backup.remote.bandwidth", `"fast"`}, {"backup.remote.bandwidth", `"1KB"`},
+	{"backup.remote.drill", `"daily"`},
+	{"backup.remote.drill_identity", `"{{DIR}}/missing.key"`}, {"backup.remote.drill_identity", `"{{DIR}}/ca.pem"`},
+	{"backup.remote.keep_daily", `-1`},
+	{"backup.remote.keep_weekly", `-1`},
+	{"backup.remote.keep_monthly", `-1`},
+	{"limit[0].name", `"has space"`}, {"limit[0].name", `""`},
+	{"limit[0].path", `"api/auth/"`}, {"limit[0].path", `""`},
+	{"limit[0].methods", `["post"]`},
+	{"limit[0].rate", `"10/d"`}, {"limit[0].rate", `"0/s"`},
+	{"limit[0].burst", `0`}, {"limit[0].burst", `-1`},
+	{"limit[0].max_in_flight", `-1`},
+	{"limit[0].queue_timeout", `"0s"`}, {"limit[0].queue_timeout", `"soon"`},
+	{"limit[0].ban_after", `-1`},
+	{"limit[0].ban_window", `"0s"`},
+	{"limit[0].ban_for", `"forever"`}, {"limit[0].ban_for", `"0s"`},
+	{"limit[0].allow", `["10.0.0.0/33"]`}, {"limit[0].allow", `["office"]`},
+	{"limit[0].max_clients", `0`},
 	{"check[0].name", `"backup"`}, {"check[0].name", `"db"`}, {"check[0].name", `"has space"`}, {"check[0].name", `""`},
 	{"check[0].http", `"ftp://x"`},
 	{"check[0].contains", `""`},
@@ -246,6 +332,7 @@ var agreeCases = []badValue{
 	{"check[0].successes", `1000`},
 	{"check[1].tcp", `"127.0.0.1:99999"`}, {"check[1].tcp", `"5432"`},
 	{"check[2].postgres", `"${HEARTBEAT_URL}"`},
+	{"check[2].postgres", `"postgres://edge@127.0.0.1:99999/db"`}, {"check[2].postgres", `"postgres://edge@127.0.0.1:1/db?sslmode=sometimes"`},
 	{"check[3].disk", `"{{DIR}}/missing"`},
 	{"check[3].min_free", `"lots"`},
 	{"check[3].min_free_inodes", `-1`},
@@ -271,6 +358,20 @@ var agreeCases = []badValue{
 	{"alerts.webhook.url", `"${DATABASE_URL}"`},
 	{"alerts.webhook.topic", `""`},
 	{"alerts.webhook.timeout", `"never"`},
+	{"logs.remote", `""`}, {"logs.remote", `"tcp://logs.agree.test:514"`}, {"logs.remote", `"udp://127.0.0.1:514"`},
+	{"logs.remote", `"tls://localhost:99999"`}, {"logs.remote", `"tls://localhost"`},
+	{"logs.ca_file", `"{{DIR}}/missing.pem"`}, {"logs.ca_file", `"{{DIR}}/www.key"`},
+	{"logs.cert_file", `"{{DIR}}/missing.pem"`}, {"logs.cert_file", `"{{DIR}}/www.key"`}, {"logs.cert_file", `""`},
+	{"logs.key_file", `"{{DIR}}/missing.key"`}, {"logs.key_file", `"{{DIR}}/www.pem"`}, {"logs.key_file", `""`},
+	{"logs.access", ``},
+	{"logs.min_level", `"trace"`},
+	{"logs.spool", `"10KB"`}, {"logs.spool", `"big"`},
+	{"logs.alert_after", `"0s"`}, {"logs.alert_after", `"later"`},
+	{"cluster.database_url", `"mysql://x"`}, {"cluster.database_url", `""`},
+	{"cluster.database_url", `"postgres://edge@127.0.0.1:99999/db"`},
+	{"cluster.database_url", `"postgres://edge@127.0.0.1:1/db?sslmode=sometimes"`},
+	{"cluster.database_url", `"postgres://edge@127.0.0.1:1/db?connect_timeout=soon"`},
+	{"cluster.node", `"has space"`}, {"cluster.node", `"-agree"`},
 }
 
 // agreeDir writes the files the base configuration names.
@@ -292,7 +393,12 @@ func agreeDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"site/index.html": []byte("<h1>hi</h1>"), "ca.pem": pem} {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"site/index.html": []byte("<h1>hi</h1>"), "ca.pem": pem, "drill.key": []byte(id.String() + "\n")}
+	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
