@@ -205,5 +205,9 @@ func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 		}
 	}
-	rt.proxy.ServeHTTP(rw, r)
+	if isUpgradeRequest(r) {
+		rt.proxy.ServeHTTP(rw, r)
+		return
+	}
+	rt.serveDirect(rw, r)
 }
