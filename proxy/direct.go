@@ -118,15 +118,19 @@ func (rt *Route) outgoingHeader(r *http.Request) http.Header {
 
 // setForwarded sets X-Forwarded-*, X-Real-IP and X-Request-ID on h from
 // what edge saw of r, keeping a trusted proxy's values as forwarded does.
+// The one-value fields share one backing array (full slice expressions:
+// an append copies).
 func (rt *Route) setForwarded(h http.Header, r *http.Request) {
 	in := r.Header
+	vals := make([]string, 3)
 	peer := peerAddr(r.RemoteAddr)
 	trusted := rt.trusted.Contains(peer)
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := in["X-Forwarded-For"]; trusted && len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
 		}
-		h["X-Forwarded-For"] = []string{ip}
+		vals[0] = ip
+		h["X-Forwarded-For"] = vals[0:1:1]
 	}
 	fwdHost, proto := r.Host, protoHTTP
 	if r.TLS != nil {
@@ -143,13 +147,19 @@ func (rt *Route) setForwarded(h http.Header, r *http.Request) {
 			fwdHost = v
 		}
 	}
-	h["X-Forwarded-Host"] = []string{fwdHost}
+	vals[1] = fwdHost
+	h["X-Forwarded-Host"] = vals[1:2:2]
 	h["X-Forwarded-Proto"] = proto
 	if client := rt.trusted.clientIP(peer, in["X-Forwarded-For"]); client.IsValid() {
-		h["X-Real-Ip"] = []string{client.String()}
+		vals[2] = client.String()
+		h["X-Real-Ip"] = vals[2:3:3]
 	}
 	if id := reqid.From(r.Context()); id != "" {
-		h[reqid.Header] = []string{id}
+		if cur := in[reqid.Header]; len(cur) == 1 && cur[0] == id {
+			h[reqid.Header] = cur // set so by the request-id middleware
+		} else {
+			h[reqid.Header] = []string{id}
+		}
 	} else if !trusted || !reqid.Valid(in.Get(reqid.Header)) {
 		delete(h, reqid.Header)
 	}
