@@ -130,3 +130,65 @@ func normalize(h http.Header, front string) {
 		h[k] = vv
 	}
 }
+
+// TestDirectTrailers passes the upstream's announced trailer to the
+// client after the chunked body.
+func TestDirectTrailers(t *testing.T) {
+	up := newRawUpstream(t, true, "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5\r\nhello\r\n0\r\nX-Sum: 42\r\n\r\n")
+	f := newFront(t, routeConfig(up.addr()), nil)
+	res, body := f.get(t, "/api/t")
+	if body != "hello" || res.Trailer.Get("X-Sum") != "42" {
+		t.Fatalf("body %q trailers %v", body, res.Trailer)
+	}
+}
+
+// TestDirectBodyCut: an upstream that closes before the end of the body
+// it announced makes edge cut the client's connection; the client never
+// gets the short body as a whole response.
+func TestDirectBodyCut(t *testing.T) {
+	up := newRawUpstream(t, true, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+	f := newFront(t, routeConfig(up.addr()), nil)
+	res, err := f.srv.Client().Get(f.srv.URL + "/api/cut")
+	if err != nil {
+		return // cut before the header: also not a whole response
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err == nil {
+		t.Fatalf("status %d, body %q read without error: a cut body was presented as whole", res.StatusCode, body)
+	}
+}
+
+// TestDirectSwitchWithoutUpgrade: a 101 to a request that asked for no
+// upgrade is the upstream's error, answered 502.
+func TestDirectSwitchWithoutUpgrade(t *testing.T) {
+	up := newRawUpstream(t, true, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	f := newFront(t, routeConfig(up.addr()), nil)
+	res, body := f.get(t, "/api/x")
+	if res.StatusCode != http.StatusBadGateway || decodeError(t, body).Error != "upstream unavailable" {
+		t.Fatalf("%s %q", res.Status, body)
+	}
+}
+
+// TestStreaming decides which responses are flushed as they arrive.
+func TestStreaming(t *testing.T) {
+	for _, tc := range []struct {
+		ct   string
+		n    int64
+		want bool
+	}{
+		{"text/event-stream", 10, true},
+		{"Text/Event-Stream; charset=utf-8", 10, true},
+		{" text/event-stream ;x=1", 10, true},
+		{"text/event-streamx", 10, false},
+		{"application/json", 10, false},
+		{"application/json", -1, true},
+		{"", 0, false},
+	} {
+		res := &http.Response{Header: http.Header{"Content-Type": {tc.ct}}, ContentLength: tc.n}
+		if got := streaming(res); got != tc.want {
+			t.Errorf("streaming(%q, %d) = %v, want %v", tc.ct, tc.n, got, tc.want)
+		}
+	}
+}
