@@ -1,7 +1,10 @@
 // Package proxy forwards a path prefix ([[route]]) to one or more HTTP/1.1
-// upstreams, such as uvicorn on 127.0.0.1:8000, with
-// net/http/httputil.ReverseProxy (Rewrite and SetXForwarded, never Director)
-// and edge's own HTTP/1.1 client (h1Client) as the upstream leg.
+// upstreams, such as uvicorn on 127.0.0.1:8000, over edge's own HTTP/1.1
+// client (h1Client). Requests that are not upgrades go through a direct
+// handler (direct.go: one shallow request copy, the outgoing header map
+// built once, response fields copied once, a pooled copy buffer);
+// upgrades (WebSocket) go through net/http/httputil.ReverseProxy (Rewrite
+// and SetXForwarded, never Director), which hands the connection over.
 //
 // # Load balancing and health
 //
@@ -199,5 +202,9 @@ func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 		}
 	}
-	rt.proxy.ServeHTTP(rw, r)
+	if isUpgradeRequest(r) {
+		rt.proxy.ServeHTTP(rw, r)
+		return
+	}
+	rt.serveDirect(rw, r)
 }

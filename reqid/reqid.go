@@ -24,15 +24,43 @@ func New() string {
 	return hex.EncodeToString(b[:])
 }
 
-// With returns ctx carrying id.
-func With(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
+// idCtx is a context carrying a request id, and the one-element slice
+// that carries it in the request's and the response's X-Request-Id, all
+// in one allocation. Value answers ctxKey with the *idCtx itself, so that
+// neither With nor From boxes the string.
+type idCtx struct {
+	context.Context
+	id   string
+	vals [1]string
 }
+
+// Value implements context.Context.
+func (c *idCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// String implements fmt.Stringer, as context.WithValue's contexts do.
+func (c *idCtx) String() string { return "reqid.With(" + c.id + ")" }
+
+// with returns ctx carrying id.
+func with(ctx context.Context, id string) *idCtx {
+	c := &idCtx{Context: ctx, id: id}
+	c.vals[0] = id
+	return c
+}
+
+// With returns ctx carrying id.
+func With(ctx context.Context, id string) context.Context { return with(ctx, id) }
 
 // From returns the id in ctx, or "".
 func From(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	if c, ok := ctx.Value(ctxKey{}).(*idCtx); ok {
+		return c.id
+	}
+	return ""
 }
 
 // Valid reports whether an incoming id is safe to keep: 1 to 128 bytes of
@@ -67,9 +95,13 @@ func Trusting(trusted func(*http.Request) bool) func(http.Handler) http.Handler 
 			if !Valid(id) || trusted == nil || !trusted(r) {
 				id = New()
 			}
-			r.Header[Header] = []string{id}
-			w.Header()[Header] = []string{id}
-			next.ServeHTTP(w, r.WithContext(With(r.Context(), id)))
+			c := with(r.Context(), id)
+			// One slice in both maps: nothing writes into a field's
+			// values in place, and an append copies (cap 1).
+			vals := c.vals[:]
+			r.Header[Header] = vals
+			w.Header()[Header] = vals
+			next.ServeHTTP(w, r.WithContext(c))
 		})
 	}
 }

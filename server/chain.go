@@ -66,8 +66,12 @@ func recoverer(log *slog.Logger) Middleware {
 // hostName returns the Host of r in lower case without its port.
 func hostName(r *http.Request) string {
 	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	// Only a Host with a colon can carry a port: without one,
+	// SplitHostPort would allocate its error for nothing.
+	if strings.IndexByte(host, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	return strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 }

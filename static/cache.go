@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type entry struct {
 	modTime time.Time
 	data    []byte // nil when too large to keep: read from the file
 	etag    string
+	vals    headerVals
 	ctype   []string
 	lastMod []string
 	vary    bool // compressed forms exist or can be made
@@ -57,6 +59,22 @@ type entry struct {
 type variant struct {
 	data []byte // nil: compression did not make it smaller
 	etag string
+	vals headerVals
+}
+
+// headerVals are the ETag and Content-Length field values of an entry or
+// variant held in memory, formatted once and assigned straight into
+// response header maps (nothing writes into them).
+type headerVals struct{ etag, length []string }
+
+// newHeaderVals formats the fields for etag and data; length stays nil
+// when the bytes are not in memory.
+func newHeaderVals(etag string, data []byte) headerVals {
+	hv := headerVals{etag: []string{etag}}
+	if data != nil {
+		hv.length = []string{strconv.Itoa(len(data))}
+	}
+	return hv
 }
 
 // cache holds the entries of one root generation.
@@ -185,6 +203,7 @@ func (c *cache) load(name string) *entry {
 		}
 	}
 	e.etag = makeETag(e.data, e.size, e.modTime)
+	e.vals = newHeaderVals(e.etag, e.data)
 	if c.precomp {
 		c.loadSidecars(e)
 	}
@@ -208,7 +227,8 @@ func (c *cache) loadSidecars(e *entry) {
 		if err != nil || int64(len(data)) > c.maxFile || !c.charge(e, int64(len(data))) {
 			continue
 		}
-		e.variants[enc] = &variant{data: data, etag: variantETag(e.etag, enc)}
+		etag := variantETag(e.etag, enc)
+		e.variants[enc] = &variant{data: data, etag: etag, vals: newHeaderVals(etag, data)}
 	}
 }
 
@@ -242,6 +262,7 @@ func (e *entry) variant(enc string, c *cache) *variant {
 	if out := compress(e.data, enc); out != nil && len(out) < len(e.data) && c.charge(e, int64(len(out))) {
 		v.data = out
 	}
+	v.vals = newHeaderVals(v.etag, v.data)
 	e.variants[enc] = v
 	return v
 }

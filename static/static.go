@@ -283,11 +283,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, g *generation, e
 		h.serveContent(w, r, g, e)
 		return
 	}
-	body, etag := e.data, e.etag
+	body, etag, vals := e.data, e.etag, e.vals
 	if e.vary {
 		if enc := negotiate(r.Header.Get("Accept-Encoding"), h.opts.Compress); enc != encIdentity {
 			if v := e.variant(enc, g.cache); v != nil && v.data != nil {
-				body, etag = v.data, v.etag
+				body, etag, vals = v.data, v.etag, v.vals
 				if enc == encBrotli {
 					hdr["Content-Encoding"] = hdrEncodingBr
 				} else {
@@ -296,7 +296,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, g *generation, e
 			}
 		}
 	}
-	hdr["Etag"] = []string{etag}
+	hdr["Etag"] = vals.etag
 	hdr["Accept-Ranges"] = hdrAcceptRanges
 	if notModified(r, e, etag) {
 		delete(hdr, "Content-Type")
@@ -304,7 +304,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, g *generation, e
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeBody(w, r, body, http.StatusOK)
+	hdr["Content-Length"] = vals.length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
 }
 
 func writeBody(w http.ResponseWriter, r *http.Request, body []byte, status int) {
