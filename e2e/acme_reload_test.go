@@ -17,6 +17,7 @@ import (
 // stops the old one) leave edge's goroutine count (go_goroutines) where it
 // was before them.
 func TestACMEReloadsLeakNoGoroutines(t *testing.T) {
+	t.Parallel()
 	e, p, _ := acmeEdge(t, `["http-01"]`, "")
 	p.start()
 	if err := e.launch([]string{"run", "-config", e.Config}); err != nil {

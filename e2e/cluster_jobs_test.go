@@ -70,6 +70,7 @@ func waitLogCount(t *testing.T, nodes []*Edge, substr string, n int, d time.Dura
 // Every node runs the check; when it goes down one mail goes out for the
 // cluster, and one "resolved" when it is back.
 func TestClusterAlertOncePerIncident(t *testing.T) {
+	t.Parallel()
 	edgeBinary(t)
 	pg := startPGCluster(t)
 	dbURL := pg.createDatabase(t, "edgealerts")
@@ -152,6 +153,7 @@ var slotRE = regexp.MustCompile(`"msg":"slot claimed; this node runs it".*?"slot
 // Three nodes with a backup every minute: each slot is dumped by exactly
 // one node, and every slot that came due is dumped.
 func TestClusterBackupOncePerSlot(t *testing.T) {
+	t.Parallel()
 	edgeBinary(t)
 	pg := startPGCluster(t)
 	appURL := pg.createDatabase(t, "gitcourse")

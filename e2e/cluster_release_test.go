@@ -84,6 +84,7 @@ func waitTag(t *testing.T, e *Edge, tag string, limit time.Duration) time.Durati
 // release: it catches up at start) and on C, under load, within 10 s; a
 // rollback on A rolls every node back.
 func TestClusterReleaseEverywhere(t *testing.T) {
+	t.Parallel()
 	edgeBinary(t)
 	pg := startPGCluster(t)
 	dbURL := pg.createDatabase(t, "edgerelease")

@@ -191,6 +191,7 @@ func (c *clusterEnv) issued() int { return strings.Count(c.peb.out.String(), "Is
 // the name, every node serves the same certificate within 30 s, and
 // every node sees the three members up.
 func TestClusterOneOrderThreeNodes(t *testing.T) {
+	t.Parallel()
 	c := newClusterEnv(t)
 	nodes := []*Edge{c.node("n0"), c.node("n1"), c.node("n2")}
 	start := time.Now()
@@ -239,6 +240,7 @@ func (c *clusterEnv) connect(t *testing.T) *pgx.Conn {
 // expires another node takes the lock and completes the order; the
 // survivors serve one certificate.
 func TestClusterLockHolderKilled(t *testing.T) {
+	t.Parallel()
 	c := newClusterEnv(t)
 	names := []string{"n0", "n1", "n2"}
 	nodes := []*Edge{c.node(names[0]), c.node(names[1]), c.node(names[2])}
@@ -290,6 +292,7 @@ func TestClusterLockHolderKilled(t *testing.T) {
 // meanwhile serves from its local copy, status shows the outage; when
 // PostgreSQL returns the heartbeats resume.
 func TestClusterPostgresDown(t *testing.T) {
+	t.Parallel()
 	c := newClusterEnv(t)
 	a, b := c.node("n0"), c.node("n1")
 	startAll(t, a, b)

@@ -17,6 +17,7 @@ import (
 // TestHTTP3Chromium: headless Chromium told to use QUIC for edge's origin
 // loads the site over HTTP/3: the navigation's nextHopProtocol is "h3".
 func TestHTTP3Chromium(t *testing.T) {
+	t.Parallel()
 	chromium := chromiumPath(t)
 	e := startEdge(t, Options{})
 	// The page reports its own protocol from an external script (the

@@ -64,6 +64,7 @@ func wantAltSvc(t *testing.T, resp *http.Response, port string) {
 // HTTP/3; Alt-Svc on HTTP/2 and HTTP/3 responses, never over plain HTTP;
 // the access log and the metrics show the protocol.
 func TestHTTP3Site(t *testing.T) {
+	t.Parallel()
 	edgeBinary(t)
 	requireAPIDeps(t)
 	pg := startPGCluster(t)
@@ -144,6 +145,7 @@ func TestHTTP3Site(t *testing.T) {
 // TestHTTP3UnknownSNI: a QUIC handshake for a name edge does not serve
 // fails, like the TCP one.
 func TestHTTP3UnknownSNI(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, Options{})
 	tr := h3Transport(e, "unknown.test", nil)
 	defer tr.Close()
@@ -163,6 +165,7 @@ func TestHTTP3UnknownSNI(t *testing.T) {
 // TestHTTP3Off: with http3 = false edge binds no UDP socket and sends no
 // Alt-Svc.
 func TestHTTP3Off(t *testing.T) {
+	t.Parallel()
 	e := startEdgeWith(t, Options{}, "", "http3 = false")
 	resp, body := get(t, e.Client(), e.HTTPS("/"))
 	wantStatus(t, resp, body, http.StatusOK)
@@ -181,6 +184,7 @@ func TestHTTP3Off(t *testing.T) {
 // The relay holds the client's handshake completion back, so the
 // requests really are processed while only early data has arrived.
 func TestHTTP3EarlyData(t *testing.T) {
+	t.Parallel()
 	e := startEdgeWith(t, Options{}, "", "http3_0rtt = true")
 	cache := tls.NewLRUClientSessionCache(4)
 	first := h3Transport(e, "", cache)
@@ -250,6 +254,7 @@ func TestHTTP3EarlyData(t *testing.T) {
 // connection (the same steps that use 0-RTT in TestHTTP3EarlyData) gets
 // no early data.
 func TestHTTP3EarlyDataOffByDefault(t *testing.T) {
+	t.Parallel()
 	e := startEdge(t, Options{})
 	cache := tls.NewLRUClientSessionCache(4)
 	first := h3Transport(e, "", cache)

@@ -13,6 +13,7 @@ import (
 // config with the URL and TLS files, and a drop-in that, with Debian's
 // systemd-journal-upload.service, passes systemd-analyze verify.
 func TestInstallScriptJournalUpload(t *testing.T) {
+	t.Parallel()
 	_, err := exec.LookPath("systemd-analyze")
 	testutil.RequireOrSkip(t, "systemd-analyze (Debian package systemd)", err)
 	const pkgUnit = "/lib/systemd/system/systemd-journal-upload.service"

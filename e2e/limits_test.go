@@ -76,6 +76,7 @@ methods = ["POST"]
 // TestLimitsUvicorn puts [[limit]] rules in front of uvicorn. Not
 // parallel: the in-flight timings should not share the CPUs.
 func TestLimitsUvicorn(t *testing.T) {
+	t.Parallel()
 	edgeBinary(t)
 	requireAPIDeps(t)
 	pg := startPGCluster(t)

@@ -74,6 +74,7 @@ func logCounter(t *testing.T, e *Edge, name string) float64 {
 // TLS as RFC 5424 messages with edge's fields, and the status page and
 // metrics say so.
 func TestLogShipRsyslog(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	e := startEdge(t, Options{ExtraTOML: logsTOML(rs.Addr, ca.File, "")})
@@ -140,6 +141,7 @@ func TestLogShipRsyslog(t *testing.T) {
 // TestLogShipFilters: access = false and min_level = "warn" ship only
 // warnings and errors; access lines stay local.
 func TestLogShipFilters(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	e := startEdge(t, Options{ExtraTOML: logsTOML(rs.Addr, ca.File, "access = false\nmin_level = \"warn\"\n")})
@@ -168,6 +170,7 @@ func TestLogShipFilters(t *testing.T) {
 // gets edge's lines when edge presents one from its CA; without one edge
 // ships nothing, reports the collector down and keeps the lines spooled.
 func TestLogShipMutualTLS(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "x509/certvalid")
 	cert, key := ca.issue(t, "edge-client", false)
@@ -192,6 +195,7 @@ func TestLogShipMutualTLS(t *testing.T) {
 // not sign gets nothing (no fallback to clear text); edge says why and
 // how to fix it, and the "logs" check fails after alert_after.
 func TestLogShipWrongCA(t *testing.T) {
+	t.Parallel()
 	dir := shortTempDir(t)
 	ca, other := newTestCA(t, dir, "logs"), newTestCA(t, dir, "other")
 	rs := startRsyslog(t, ca, "anon")
@@ -229,6 +233,7 @@ func TestLogShipWrongCA(t *testing.T) {
 // up, is stopped mid-stream and comes back, and edge restarts with a
 // non-empty spool: every line arrives once, in order.
 func TestLogShipCollectorDownAndBack(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	rs.Stop() // down at start
@@ -273,6 +278,7 @@ func TestLogShipCollectorDownAndBack(t *testing.T) {
 // drops the oldest lines, counts them and says so; what is kept arrives in
 // order, and kept + dropped is everything.
 func TestLogShipSpoolCap(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	rs.Stop()
@@ -314,6 +320,7 @@ func TestLogShipSpoolCap(t *testing.T) {
 // between batches; a line written in the instant the collector stops
 // reading would be lost, as syslog over TLS has no acknowledgements.)
 func TestLogShipCollectorRestartedMidStream(t *testing.T) {
+	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	e := startEdge(t, Options{ExtraTOML: logsTOML(rs.Addr, ca.File, "min_level = \"error\"\n")})

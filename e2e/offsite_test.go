@@ -74,6 +74,7 @@ func (o *offsiteEnv) remoteList(t *testing.T) []listEntry {
 // identity, restores the newest remote copy into a fresh database with
 // the same rows, and verifies the remote copy in a scratch cluster.
 func TestOffsiteDisasterRecovery(t *testing.T) {
+	t.Parallel()
 	a := newOffsiteEnv(t, `drill = "off"`+"\n")
 	src := a.pg.psql(t, "gitcourse", "gitcourse", "pw-gitcourse", backupChecksums)
 	a.mustEdge(t, "now")
@@ -145,6 +146,7 @@ func TestOffsiteDisasterRecovery(t *testing.T) {
 // restore refuse it (exit 1); edge SIGKILLed mid-upload leaves nothing
 // listed remotely and the next push completes it.
 func TestOffsiteFaults(t *testing.T) {
+	t.Parallel()
 	o := newOffsiteEnv(t, `bandwidth = "64KiB"`+"\n"+`drill = "off"`+"\n")
 	o.pg.psql(t, "gitcourse", "gitcourse", "pw-gitcourse",
 		"CREATE TABLE blobs AS SELECT i, md5(i::text) || md5((i*7)::text) AS v FROM generate_series(1, 30000) i")
@@ -203,6 +205,7 @@ func TestOffsiteFaults(t *testing.T) {
 // runs the restore drill (drill_identity given) into a scratch cluster,
 // and shows both in status.json.
 func TestOffsiteWorker(t *testing.T) {
+	t.Parallel()
 	o := newOffsiteEnv(t, `drill = "weekly"`+"\n"+`drill_identity = "{{identity}}"`+"\n")
 	e := &Edge{t: t, Bin: edgeBinary(t), Dir: o.dir, Config: o.config, Opts: Options{NoHTTPS: true, Env: o.env}}
 	raw, err := os.ReadFile(o.config)

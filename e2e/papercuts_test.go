@@ -34,6 +34,7 @@ func hashPassword(t *testing.T, stdin string) (stdout, stderr string, code int) 
 // TestHashPasswordWorksForAdminLogin: the printed hash is one bcrypt line
 // for that password, and edge run accepts it as admin.users.
 func TestHashPasswordWorksForAdminLogin(t *testing.T) {
+	t.Parallel()
 	const pw = "correct horse battery staple"
 	out, errOut, code := hashPassword(t, pw+"\n")
 	if code != 0 {
@@ -60,6 +61,7 @@ func TestHashPasswordWorksForAdminLogin(t *testing.T) {
 }
 
 func TestHashPasswordRefusesEmptyInput(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{"", "\n"} {
 		out, errOut, code := hashPassword(t, in)
 		if code != 1 || out != "" || !strings.Contains(errOut, "empty password") {
@@ -71,6 +73,7 @@ func TestHashPasswordRefusesEmptyInput(t *testing.T) {
 // TestValidatePrintRoundTrips: validate -print shows the defaults and no
 // secret, and what it prints validates again in the same environment.
 func TestValidatePrintRoundTrips(t *testing.T) {
+	t.Parallel()
 	e := newEdgeWithSite(t, Options{})
 	e.HTTPPort, e.HTTPSPort = freePort(t), freePort(t)
 	e.WriteConfig()

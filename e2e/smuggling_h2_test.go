@@ -108,6 +108,7 @@ func readH2Result(t *testing.T, fr *http2.Framer) h2Result {
 // The subtests run in order (not in parallel): each looks at what the
 // upstream received during it.
 func TestProxySmugglingHTTP2(t *testing.T) {
+	t.Parallel()
 	up := newStrictUpstream(t)
 	e := startEdge(t, Options{Routes: []Route{{Path: "/api/", Upstreams: []string{up.addr()}}}})
 	base := func(method, path string, extra ...[2]string) [][2]string {

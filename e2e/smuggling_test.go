@@ -209,6 +209,7 @@ var upstreamAnswers = map[string]string{
 // response through edge: the client gets 502, or a cut connection once
 // the response has started, never a complete 2xx.
 func TestProxySmugglingUpstreamResponses(t *testing.T) {
+	t.Parallel()
 	up := newStrictUpstream(t)
 	e := startEdge(t, Options{Routes: []Route{{Path: "/api/", Upstreams: []string{up.addr()}}}})
 	cut := map[string]bool{"bad-chunk-size": true, "chunk-overflow": true, "cut-length": true, "cut-chunked": true}
@@ -258,6 +259,7 @@ type h1Case struct {
 // raw bytes: each request is refused, or reaches the strict upstream as
 // exactly the requests edge answered, each with one framing.
 func TestProxySmugglingHTTP1(t *testing.T) {
+	t.Parallel()
 	up := newStrictUpstream(t)
 	e := startEdge(t, Options{Routes: []Route{{Path: "/api/", Upstreams: []string{up.addr()}}}})
 	const h = " HTTP/1.1\r\nHost: edge.test\r\n"
