@@ -53,8 +53,8 @@ func (p *printer) table(v reflect.Value, key string) error {
 	var nested []int
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if !f.IsExported() || tag == "" || tag == "-" {
+		tag := tomlKey(f)
+		if tag == "" {
 			continue
 		}
 		fv := v.Field(i)
@@ -72,8 +72,7 @@ func (p *printer) table(v reflect.Value, key string) error {
 		fmt.Fprintf(&p.buf, "%s = %s\n", quoteKey(tag), s)
 	}
 	for _, i := range nested {
-		tag := strings.Split(t.Field(i).Tag.Get("toml"), ",")[0]
-		if err := p.nested(v.Field(i), key, tag); err != nil {
+		if err := p.nested(v.Field(i), key, tomlKey(t.Field(i))); err != nil {
 			return err
 		}
 	}
@@ -199,8 +198,8 @@ func (p *printer) inlineStruct(v reflect.Value, key string) (string, error) {
 	var items []string
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if !f.IsExported() || tag == "" || tag == "-" {
+		tag := tomlKey(f)
+		if tag == "" {
 			continue
 		}
 		fv := v.Field(i)
