@@ -167,9 +167,17 @@ func (s *apiServer) Addr() string { return "127.0.0.1:" + s.Port }
 
 // start launches uvicorn on s.Port; cleanup stops it by PID.
 func (s *apiServer) start() error {
+	return s.launch([]string{"--host", "127.0.0.1", "--port", s.Port}, nil)
+}
+
+// launch starts uvicorn listening as the arguments listen say, with files
+// from fd 3 on, and waits until it serves; cleanup stops it by PID.
+func (s *apiServer) launch(listen []string, files []*os.File) error {
 	s.out = &syncBuffer{}
-	s.cmd = exec.Command(apiPython, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", s.Port,
-		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)
+	args := append([]string{"-m", "uvicorn", "app:app"}, listen...)
+	s.cmd = exec.Command(apiPython, append(args,
+		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)...)
+	s.cmd.ExtraFiles = files
 	s.cmd.Dir = apiDir(s.t)
 	s.cmd.Env = apiEnv(s.dbURL, "INSTANCE="+s.instance)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
