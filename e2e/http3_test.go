@@ -64,11 +64,7 @@ func wantAltSvc(t *testing.T, resp *http.Response, port string) {
 // HTTP/3; Alt-Svc on HTTP/2 and HTTP/3 responses, never over plain HTTP;
 // the access log and the metrics show the protocol.
 func TestHTTP3Site(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	_, dbURL := apiDatabase(t)
 	api := startAPIServer(t, dbURL, "a")
 	e := startEdgeWith(t, Options{Routes: []Route{apiRoute(api.Addr())}}, apiHealth, "")
 	h3 := newH3Client(t, e)

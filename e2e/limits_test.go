@@ -76,11 +76,7 @@ methods = ["POST"]
 // TestLimitsUvicorn puts [[limit]] rules in front of uvicorn. Not
 // parallel: the in-flight timings should not share the CPUs.
 func TestLimitsUvicorn(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	_, dbURL := apiDatabase(t)
 	api := startAPIServer(t, dbURL, "a")
 	t.Run("login-429", func(t *testing.T) { testLogin429(t, api) })
 	t.Run("trusted-proxy", func(t *testing.T) { testLimitTrustedProxy(t, api) })

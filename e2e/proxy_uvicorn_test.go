@@ -87,6 +87,19 @@ type pgCluster struct{ *testutil.Postgres }
 // pgSuperPassword is the password of the superuser postgres.
 const pgSuperPassword = testutil.PostgresPassword
 
+// apiDatabase builds edge, checks the API's dependencies, and starts
+// PostgreSQL with a database "gitcourse" migrated to the head revision;
+// it returns the cluster and that database's URL.
+func apiDatabase(t *testing.T) (*pgCluster, string) {
+	t.Helper()
+	edgeBinary(t)
+	requireAPIDeps(t)
+	pg := startPGCluster(t)
+	dbURL := pg.createDatabase(t, "gitcourse")
+	alembic(t, dbURL, "upgrade", "head")
+	return pg, dbURL
+}
+
 func startPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
 	_, err := exec.LookPath("psql")
@@ -305,11 +318,7 @@ func decodeAPIEcho(t *testing.T, body []byte) apiEcho {
 // TestProxyUvicorn runs edge in front of uvicorn and PostgreSQL. It is not
 // parallel: its timing checks (SSE, recovery) should not share the CPUs.
 func TestProxyUvicorn(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 
 	t.Run("alembic", func(t *testing.T) { testAlembic(t, pg) })
 	api := startAPIServer(t, dbURL, "a")

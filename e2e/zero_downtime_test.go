@@ -248,11 +248,7 @@ func zeroDowntimeEdge(t *testing.T, addr, retryWindow string) *Edge {
 // gitcourse-api.socket does (none, and nothing waits), and past the window
 // (502 in time). It is not parallel: it measures latencies.
 func TestZeroDowntimeRestart(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 
 	t.Run("before-no-retry-window", func(t *testing.T) {
 		api := startAPIServer(t, dbURL, "a")
