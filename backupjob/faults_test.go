@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitcourse/edge/config"
+	"github.com/gitcourse/edge/internal/testutil"
 	"github.com/gitcourse/edge/status"
 	"github.com/jackc/pgx/v5"
 )
@@ -155,7 +156,7 @@ func TestPostgresDown(t *testing.T) {
 	if _, err := good.Backup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	port, err := freeTCPPort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

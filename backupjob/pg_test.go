@@ -3,106 +3,38 @@ package backupjob
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gitcourse/edge/internal/testutil"
 	"github.com/jackc/pgx/v5"
 )
 
-// A PostgreSQL cluster (package testutil) started once for the package's
+// pg is the PostgreSQL cluster (package testutil) shared by the package's
 // tests; TestMain stops it.
-var (
-	pgOnce   sync.Once
-	pgServer *testServer
-	pgErr    error
-	dbSeq    atomic.Int64
-)
-
-const (
-	appUser     = "edge"
-	appPassword = "s3cret"
-)
+var pg = &testutil.SharedPostgres{User: "edge", Password: "s3cret"}
 
 type testServer struct{ *testutil.Postgres }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pgServer != nil {
-		pgServer.Stop()
-	}
+	pg.Stop()
 	os.Exit(code)
 }
 
 // needPostgres returns the shared server, or skips (fails under CI).
 func needPostgres(t testing.TB) *testServer {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("skipping PostgreSQL test in -short mode")
-	}
-	pgOnce.Do(func() { pgServer, pgErr = startTestServer() })
-	testutil.RequireOrSkip(t, "PostgreSQL", pgErr)
-	return pgServer
-}
-
-func startTestServer() (*testServer, error) {
-	pg, err := testutil.NewPostgres()
-	if err != nil {
-		return nil, err
-	}
-	s := &testServer{pg}
-	if err := s.super(context.Background(), "postgres",
-		fmt.Sprintf("CREATE ROLE %s LOGIN CREATEDB PASSWORD '%s'", appUser, appPassword)); err != nil {
-		pg.Stop()
-		return nil, err
-	}
-	return s, nil
-}
-
-func freeTCPPort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port, nil
+	return &testServer{pg.Get(t)}
 }
 
 // url is the URL of database db as the application role.
-func (s *testServer) url(db string) string { return s.URL(appUser, appPassword, db) }
+func (s *testServer) url(db string) string { return pg.URL(db) }
 
-// super runs statements as the superuser in db.
-func (s *testServer) super(ctx context.Context, db string, stmts ...string) error {
-	conn, err := pgx.Connect(ctx, s.SuperURL(db))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	for _, st := range stmts {
-		if _, err := conn.Exec(ctx, st); err != nil {
-			return fmt.Errorf("%s: %w", st, err)
-		}
-	}
-	return nil
-}
-
-// createDB creates an empty database owned by the application role.
-func (s *testServer) createDB(t testing.TB) string {
-	t.Helper()
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
-	if err := s.super(t.Context(), "postgres", "CREATE DATABASE "+name+" OWNER "+appUser); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.super(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	return name
-}
+// createDB creates an empty database owned by the application role and
+// returns its name.
+func (s *testServer) createDB(t testing.TB) string { return pg.CreateDB(t) }
 
 // fixtureDB creates a database with a GitCourse-like schema and data.
 func (s *testServer) fixtureDB(t testing.TB, users int) string {

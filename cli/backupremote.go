@@ -109,20 +109,34 @@ func (b *backupFlags) pruneRemote(ctx context.Context, j *backupjob.Job, dry boo
 	return err
 }
 
-func backupPush(ctx context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("push", "[ID] [-config FILE]", out, false)
+// openRemoteCommand parses the command line of push or pull, checks its
+// positional arguments with check, and opens the job and its off-site
+// store.
+func openRemoteCommand(name, usage string, args []string, out io.Writer, check func(pos []string) error) (
+	*backupjob.Job, *remote.Remote, []string, error) {
+	b := newBackupFlags(name, usage, out, false)
 	pos, err := b.parse(args, out)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if len(pos) > 1 {
-		return usagef("want at most one backup ID, got %q", strings.Join(pos, " "))
+	if err := check(pos); err != nil {
+		return nil, nil, nil, err
 	}
 	j, err := b.job(backupjob.Options{})
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	r, err := b.openRemote(j)
+	return j, r, pos, err
+}
+
+func backupPush(ctx context.Context, args []string, out io.Writer) error {
+	_, r, pos, err := openRemoteCommand("push", "[ID] [-config FILE]", args, out, func(pos []string) error {
+		if len(pos) > 1 {
+			return usagef("want at most one backup ID, got %q", strings.Join(pos, " "))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -145,19 +159,12 @@ func backupPush(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func backupPull(ctx context.Context, args []string, out io.Writer) error {
-	b := newBackupFlags("pull", "ID [-config FILE]", out, false)
-	pos, err := b.parse(args, out)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want one backup ID (see \"edge backup list -remote\") or latest, got %d", len(pos))
-	}
-	j, err := b.job(backupjob.Options{})
-	if err != nil {
-		return err
-	}
-	r, err := b.openRemote(j)
+	j, r, pos, err := openRemoteCommand("pull", "ID [-config FILE]", args, out, func(pos []string) error {
+		if len(pos) != 1 {
+			return usagef("want one backup ID (see \"edge backup list -remote\") or latest, got %d", len(pos))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

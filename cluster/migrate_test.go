@@ -59,20 +59,20 @@ func TestMigrateLeastPrivilege(t *testing.T) {
 	url := srv.createDB(t)
 	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
 	role := "edge_" + db
-	if err := srv.super(t.Context(),
+	if err := srv.Exec(t.Context(), "postgres",
 		"CREATE ROLE "+role+" LOGIN PASSWORD 'pw'",
 		"REVOKE CREATE ON DATABASE "+db+" FROM PUBLIC"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.super(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	t.Cleanup(func() { _ = srv.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS "+role) })
 	limited := strings.Replace(url, appUser+":"+appPassword, role+":pw", 1)
 	if _, err := Migrate(t.Context(), newPool(t, limited)); err == nil || !strings.Contains(err.Error(), "CREATE on the database") {
 		t.Fatalf("Migrate without any right: %v, want an error naming the missing right", err)
 	}
-	if err := srv.superIn(t.Context(), db, "CREATE SCHEMA edge AUTHORIZATION "+role); err != nil {
+	if err := srv.Exec(t.Context(), db, "CREATE SCHEMA edge AUTHORIZATION "+role); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.superIn(context.Background(), db, "DROP SCHEMA edge CASCADE") })
+	t.Cleanup(func() { _ = srv.Exec(context.Background(), db, "DROP SCHEMA edge CASCADE") })
 	if _, err := Migrate(t.Context(), newPool(t, limited)); err != nil {
 		t.Fatalf("Migrate into a schema created for the role: %v", err)
 	}

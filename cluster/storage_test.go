@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/gitcourse/edge/internal/testutil"
 )
 
 // The certmagic Storage contract: file/directory semantics, fs.ErrNotExist
@@ -127,7 +129,7 @@ func TestCachedServesWithoutPostgres(t *testing.T) {
 		t.Errorf("Load of a key PostgreSQL says is gone: %v, want fs.ErrNotExist", err)
 	}
 
-	port, _ := freePort() // nothing listens there: PostgreSQL is "down"
+	port, _ := testutil.FreePort() // nothing listens there: PostgreSQL is "down"
 	dead := newPool(t, "postgres://edge:x@127.0.0.1:"+port+"/db?connect_timeout=2")
 	down := NewCached(NewStorage(dead, StorageOptions{Node: "a"}), dir)
 	if v, err := down.Load(ctx, "certificates/x/x.crt"); err != nil || string(v) != "pem" {

@@ -96,8 +96,8 @@ func walkStrings(v reflect.Value, key string, fn func(key string, v reflect.Valu
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			tag := strings.Split(f.Tag.Get("toml"), ",")[0]
-			if !f.IsExported() || tag == "-" || tag == "" {
+			tag := tomlKey(f)
+			if tag == "" {
 				continue
 			}
 			walkStrings(v.Field(i), join(key, tag), fn)

@@ -187,7 +187,7 @@ func unknownPrefix(t reflect.Type, key string) string {
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if tag := strings.Split(f.Tag.Get("toml"), ",")[0]; f.IsExported() && tag == name && tag != "-" {
+		if name != "" && tomlKey(f) == name {
 			return f, true
 		}
 	}

@@ -49,20 +49,14 @@ var (
 // table writes v's plain keys, then its sub-tables and arrays of tables,
 // as TOML requires.
 func (p *printer) table(v reflect.Value, key string) error {
-	t := v.Type()
-	var nested []int
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if !f.IsExported() || tag == "" || tag == "-" {
-			continue
-		}
-		fv := v.Field(i)
+	type field struct {
+		tag string
+		v   reflect.Value
+	}
+	var nested []field
+	for tag, fv := range setFields(v) {
 		if isTable(fv.Type()) {
-			nested = append(nested, i)
-			continue
-		}
-		if fv.Kind() == reflect.Pointer && fv.IsNil() {
+			nested = append(nested, field{tag, fv})
 			continue
 		}
 		s, err := p.value(fv, join(key, tag))
@@ -71,9 +65,8 @@ func (p *printer) table(v reflect.Value, key string) error {
 		}
 		fmt.Fprintf(&p.buf, "%s = %s\n", quoteKey(tag), s)
 	}
-	for _, i := range nested {
-		tag := strings.Split(t.Field(i).Tag.Get("toml"), ",")[0]
-		if err := p.nested(v.Field(i), key, tag); err != nil {
+	for _, f := range nested {
+		if err := p.nested(f.v, key, f.tag); err != nil {
 			return err
 		}
 	}
@@ -195,18 +188,8 @@ func (p *printer) inlineTable(v reflect.Value, key string) (string, error) {
 
 // inlineStruct renders a struct inside an array ({ cert = "...", key = "..." }).
 func (p *printer) inlineStruct(v reflect.Value, key string) (string, error) {
-	t := v.Type()
 	var items []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if !f.IsExported() || tag == "" || tag == "-" {
-			continue
-		}
-		fv := v.Field(i)
-		if fv.Kind() == reflect.Pointer && fv.IsNil() {
-			continue
-		}
+	for tag, fv := range setFields(v) {
 		s, err := p.value(fv, join(key, tag))
 		if err != nil {
 			return "", err

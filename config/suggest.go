@@ -56,8 +56,8 @@ func closestKey(key string) string {
 	}
 	best, bestD := "", 3
 	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("toml"), ",")[0]
-		if tag == "" || tag == "-" {
+		tag := tomlKey(t.Field(i))
+		if tag == "" {
 			continue
 		}
 		if d := editDistance(strings.ToLower(name), tag); d < bestD {

@@ -158,16 +158,34 @@ func (p *pebble) orders() int { return strings.Count(p.out.String(), "Added orde
 // acmeEdge prepares an edge for "localhost" whose certificates come from p.
 func acmeEdge(t *testing.T, challenges, extraTLS string) (*Edge, *pebble, func(validity int) *pebble) {
 	t.Helper()
-	bin := edgeBinary(t)
-	dir := shortTempDir(t)
-	e := &Edge{t: t, Bin: bin, Dir: dir, Site: filepath.Join(dir, "site"), State: filepath.Join(dir, "state"),
-		Socket: filepath.Join(dir, "admin.sock"), Config: filepath.Join(dir, "edge.toml"),
-		HTTPPort: freePort(t), HTTPSPort: freePort(t)}
-	writeSite(t, dir)
+	e := newACMEEdge(t)
 	var p *pebble
 	mk := func(validity int) *pebble {
 		p = newPebble(t, e.HTTPPort, e.HTTPSPort, validity)
-		e.WriteConfigText(fmt.Sprintf(`[server]
+		e.WriteConfigText(acmeConfig(e, p, challenges, extraTLS))
+		return p
+	}
+	mk(90 * 24 * 3600) // like Let's Encrypt: no ARI renewal during the test
+	return e, p, mk
+}
+
+// newACMEEdge prepares (does not configure) an edge in a short temp dir
+// with a site and free HTTP and HTTPS ports.
+func newACMEEdge(t *testing.T) *Edge {
+	t.Helper()
+	dir := shortTempDir(t)
+	e := &Edge{t: t, Bin: edgeBinary(t), Dir: dir, Site: filepath.Join(dir, "site"), State: filepath.Join(dir, "state"),
+		Socket: filepath.Join(dir, "admin.sock"), Config: filepath.Join(dir, "edge.toml"),
+		HTTPPort: freePort(t), HTTPSPort: freePort(t)}
+	writeSite(t, dir)
+	return e
+}
+
+// acmeConfig is the config of e serving "localhost" with certificates
+// from p by challenges (a TOML array), extraTLS lines in [tls], and the
+// admin user.
+func acmeConfig(e *Edge, p *pebble, challenges, extraTLS string) string {
+	return fmt.Sprintf(`[server]
 http = "127.0.0.1:%s"
 https = "127.0.0.1:%s"
 state_dir = %q
@@ -184,11 +202,7 @@ ready_timeout = "1s"
 %s
 [admin]
 users = { admin = "${EDGE_ADMIN_BCRYPT}" }
-`, e.HTTPPort, e.HTTPSPort, e.State, e.Socket, e.Site, p.DirURL(), p.minicaPEM, challenges, extraTLS))
-		return p
-	}
-	mk(90 * 24 * 3600) // like Let's Encrypt: no ARI renewal during the test
-	return e, p, mk
+`, e.HTTPPort, e.HTTPSPort, e.State, e.Socket, e.Site, p.DirURL(), p.minicaPEM, challenges, extraTLS)
 }
 
 // httpsGet fetches https://localhost:PORT/ trusting roots.

@@ -5,14 +5,10 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,15 +71,7 @@ func TestClusterAlertOncePerIncident(t *testing.T) {
 	pg := startPGCluster(t)
 	dbURL := pg.createDatabase(t, "edgealerts")
 	sink := alerttest.StartSink(t, "", nil)
-	var failing atomic.Bool
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-	}))
-	defer target.Close()
+	target, failing := switchableTarget(t)
 	extra := fmt.Sprintf(`
 [[check]]
 name = "api"

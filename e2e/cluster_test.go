@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -90,33 +89,12 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 
 // node prepares (does not start) edge node name of the cluster.
 func (c *clusterEnv) node(name string) *Edge {
-	t := c.t
-	dir := shortTempDir(t)
-	e := &Edge{t: t, Bin: edgeBinary(t), Dir: dir, Site: filepath.Join(dir, "site"), State: filepath.Join(dir, "state"),
-		Socket: filepath.Join(dir, "admin.sock"), Config: filepath.Join(dir, "edge.toml"),
-		HTTPPort: freePort(t), HTTPSPort: freePort(t),
-		Opts: Options{Env: []string{"EDGE_CLUSTER_DATABASE_URL=" + c.dbURL}}}
-	writeSite(t, dir)
-	e.WriteConfigText(fmt.Sprintf(`[server]
-http = "127.0.0.1:%s"
-https = "127.0.0.1:%s"
-state_dir = %q
-admin_socket = %q
-[site]
-domains = ["localhost"]
-root = %q
-[tls]
-email = "ops@example.com"
-acme_ca = %q
-acme_ca_root = %q
-challenges = ["http-01"]
-ready_timeout = "1s"
-[admin]
-users = { admin = "${EDGE_ADMIN_BCRYPT}" }
-[cluster]
+	e := newACMEEdge(c.t)
+	e.Opts = Options{Env: []string{"EDGE_CLUSTER_DATABASE_URL=" + c.dbURL}}
+	e.WriteConfigText(acmeConfig(e, c.peb, `["http-01"]`, "") + fmt.Sprintf(`[cluster]
 database_url = "${EDGE_CLUSTER_DATABASE_URL}"
 node = %q
-`, e.HTTPPort, e.HTTPSPort, e.State, e.Socket, e.Site, c.peb.DirURL(), c.peb.minicaPEM, name))
+`, name))
 	c.front.add(e.HTTPPort)
 	return e
 }

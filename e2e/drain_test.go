@@ -73,11 +73,7 @@ func edgeUpstream(t *testing.T, e *Edge, action, addr string) (string, int) {
 // is one course, and no request reaches an instance between its drain's
 // answer and its enable.
 func TestUpstreamDrainRestart(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 	apis := []*apiServer{startAPIServer(t, dbURL, "a"), startAPIServer(t, dbURL, "b")}
 	route := Route{Path: "/api/", Upstreams: []string{apis[0].Addr(), apis[1].Addr()},
 		Timeouts: `connect = "2s", response_header = "90s"`} // retry_window: the default
@@ -166,11 +162,7 @@ esac
 // deploy.sh) against two uvicorn instances under load, with a systemctl
 // stand-in: it drains, restarts and enables each in turn; no request fails.
 func TestAPIRestartScript(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 	apis := []*apiServer{startAPIServer(t, dbURL, "a"), startAPIServer(t, dbURL, "b")}
 	shim := t.TempDir()
 	writeFile(t, shim+"/systemctl", apiRestartShim, 0o755)

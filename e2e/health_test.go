@@ -58,6 +58,21 @@ func (h *hookReceiver) next(t *testing.T, what string, d time.Duration, match fu
 	}
 }
 
+// switchableTarget is a check target that answers {"status":"ok"} until
+// failing is set, then 503 "database unreachable"; it closes when t ends.
+func switchableTarget(t *testing.T) (*httptest.Server, *atomic.Bool) {
+	failing := new(atomic.Bool)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+	t.Cleanup(target.Close)
+	return target, failing
+}
+
 // startEdgeWithTables is startEdge with extra TOML tables appended to the config.
 func startEdgeWithTables(t *testing.T, opts Options, extra string) *Edge {
 	t.Helper()
@@ -73,15 +88,7 @@ func startEdgeWithTables(t *testing.T, opts Options, extra string) *Edge {
 // history under state_dir.
 func TestHealthCheckAlertsE2E(t *testing.T) {
 	t.Parallel()
-	var failing atomic.Bool
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-	}))
-	defer target.Close()
+	target, failing := switchableTarget(t)
 	hook := newHookReceiver(t, "ok")
 	extra := fmt.Sprintf(`[[check]]
 name = "api"

@@ -65,11 +65,7 @@ func wantAltSvc(t *testing.T, resp *http.Response, port string) {
 // the access log and the metrics show the protocol.
 func TestHTTP3Site(t *testing.T) {
 	t.Parallel()
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	_, dbURL := apiDatabase(t)
 	api := startAPIServer(t, dbURL, "a")
 	e := startEdgeWith(t, Options{Routes: []Route{apiRoute(api.Addr())}}, apiHealth, "")
 	h3 := newH3Client(t, e)

@@ -77,11 +77,7 @@ methods = ["POST"]
 // parallel: the in-flight timings should not share the CPUs.
 func TestLimitsUvicorn(t *testing.T) {
 	t.Parallel()
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	_, dbURL := apiDatabase(t)
 	api := startAPIServer(t, dbURL, "a")
 	t.Run("login-429", func(t *testing.T) { testLogin429(t, api) })
 	t.Run("trusted-proxy", func(t *testing.T) { testLimitTrustedProxy(t, api) })

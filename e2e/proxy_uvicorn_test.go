@@ -87,6 +87,19 @@ type pgCluster struct{ *testutil.Postgres }
 // pgSuperPassword is the password of the superuser postgres.
 const pgSuperPassword = testutil.PostgresPassword
 
+// apiDatabase builds edge, checks the API's dependencies, and starts
+// PostgreSQL with a database "gitcourse" migrated to the head revision;
+// it returns the cluster and that database's URL.
+func apiDatabase(t *testing.T) (*pgCluster, string) {
+	t.Helper()
+	edgeBinary(t)
+	requireAPIDeps(t)
+	pg := startPGCluster(t)
+	dbURL := pg.createDatabase(t, "gitcourse")
+	alembic(t, dbURL, "upgrade", "head")
+	return pg, dbURL
+}
+
 func startPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
 	_, err := exec.LookPath("psql")
@@ -167,9 +180,17 @@ func (s *apiServer) Addr() string { return "127.0.0.1:" + s.Port }
 
 // start launches uvicorn on s.Port; cleanup stops it by PID.
 func (s *apiServer) start() error {
+	return s.launch([]string{"--host", "127.0.0.1", "--port", s.Port}, nil)
+}
+
+// launch starts uvicorn listening as the arguments listen say, with files
+// from fd 3 on, and waits until it serves; cleanup stops it by PID.
+func (s *apiServer) launch(listen []string, files []*os.File) error {
 	s.out = &syncBuffer{}
-	s.cmd = exec.Command(apiPython, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", s.Port,
-		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)
+	args := append([]string{"-m", "uvicorn", "app:app"}, listen...)
+	s.cmd = exec.Command(apiPython, append(args,
+		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)...)
+	s.cmd.ExtraFiles = files
 	s.cmd.Dir = apiDir(s.t)
 	s.cmd.Env = apiEnv(s.dbURL, "INSTANCE="+s.instance)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -297,11 +318,7 @@ func decodeAPIEcho(t *testing.T, body []byte) apiEcho {
 // TestProxyUvicorn runs edge in front of uvicorn and PostgreSQL. It is not
 // parallel: its timing checks (SSE, recovery) should not share the CPUs.
 func TestProxyUvicorn(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 
 	t.Run("alembic", func(t *testing.T) { testAlembic(t, pg) })
 	api := startAPIServer(t, dbURL, "a")

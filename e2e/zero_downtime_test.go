@@ -248,11 +248,7 @@ func zeroDowntimeEdge(t *testing.T, addr, retryWindow string) *Edge {
 // gitcourse-api.socket does (none, and nothing waits), and past the window
 // (502 in time). It is not parallel: it measures latencies.
 func TestZeroDowntimeRestart(t *testing.T) {
-	edgeBinary(t)
-	requireAPIDeps(t)
-	pg := startPGCluster(t)
-	dbURL := pg.createDatabase(t, "gitcourse")
-	alembic(t, dbURL, "upgrade", "head")
+	pg, dbURL := apiDatabase(t)
 
 	t.Run("before-no-retry-window", func(t *testing.T) {
 		api := startAPIServer(t, dbURL, "a")
@@ -346,30 +342,7 @@ func startHeldSocketAPI(t *testing.T, dbURL string) *heldSocketAPI {
 
 // start runs uvicorn on fd 3 and waits until it serves.
 func (h *heldSocketAPI) start() error {
-	s := h.apiServer
-	s.out = &syncBuffer{}
-	s.cmd = exec.Command(apiPython, "-m", "uvicorn", "app:app", "--fd", "3",
-		"--proxy-headers", "--forwarded-allow-ips=127.0.0.1", "--timeout-keep-alive", apiKeepAlive)
-	s.cmd.ExtraFiles = []*os.File{h.file}
-	s.cmd.Dir = apiDir(h.t)
-	s.cmd.Env = apiEnv(s.dbURL, "INSTANCE=fd")
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.WaitDelay = 2 * time.Second
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	s.done = make(chan struct{})
-	cmd, done := s.cmd, s.done
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	h.t.Cleanup(func() { s.stopProcess(cmd, done, syscall.SIGTERM) })
-	if err := s.waitReady(); err != nil {
-		s.stopProcess(cmd, done, syscall.SIGKILL)
-		return err
-	}
-	return nil
+	return h.launch([]string{"--fd", "3"}, []*os.File{h.file})
 }
 
 // restart stops uvicorn with SIGTERM and starts a new one on the same

@@ -157,23 +157,8 @@ func (l *lane) offer(m Message) bool {
 }
 
 // Run delivers queued messages until ctx ends; it always returns nil.
-func (d *Dispatcher) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, l := range d.lanes {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m := <-l.q:
-					_ = d.deliver(ctx, l, m)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return nil
-}
+// It is Serve without a last call: a nil channel is never ready.
+func (d *Dispatcher) Run(ctx context.Context) error { return d.Serve(ctx, nil) }
 
 // Send delivers m on every channel at once, with the same timeouts and
 // retries as queued messages, and waits for all of them.

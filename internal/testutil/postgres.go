@@ -112,8 +112,7 @@ func (p *Postgres) start() error {
 			return err
 		}
 		p.Port = port
-		out, err := p.Tool(60*time.Second, "pg_ctl", "-D", p.data(), "-l", p.Dir+"/log", "-w", "-t", "30",
-			"-o", "-c listen_addresses=127.0.0.1 -p "+port+" -k "+p.Dir+" -c fsync=off -c full_page_writes=off", "start")
+		out, err := p.pgCtlStart()
 		if err == nil {
 			return nil
 		}
@@ -123,6 +122,14 @@ func (p *Postgres) start() error {
 		}
 		return fmt.Errorf("pg_ctl start: %v\n%s\n--- server log ---\n%s", err, out, log)
 	}
+}
+
+// pgCtlStart starts the server on p.Port: loopback only, fsync off, room
+// for the many pools and processes of the cluster tests.
+func (p *Postgres) pgCtlStart() ([]byte, error) {
+	return p.Tool(60*time.Second, "pg_ctl", "-D", p.data(), "-l", p.Dir+"/log", "-w", "-t", "30", "-o",
+		"-c listen_addresses=127.0.0.1 -p "+p.Port+" -k "+p.Dir+" -c fsync=off -c full_page_writes=off -c max_connections=200",
+		"start")
 }
 
 func (p *Postgres) data() string { return filepath.Join(p.Dir, "data") }
@@ -178,8 +185,7 @@ func (p *Postgres) Halt() {
 // Resume starts a halted server again on the same port, so that clients
 // holding its URL reconnect.
 func (p *Postgres) Resume() error {
-	out, err := p.Tool(60*time.Second, "pg_ctl", "-D", p.data(), "-l", p.Dir+"/log", "-w", "-t", "30",
-		"-o", "-c listen_addresses=127.0.0.1 -p "+p.Port+" -k "+p.Dir+" -c fsync=off -c full_page_writes=off", "start")
+	out, err := p.pgCtlStart()
 	if err != nil {
 		return fmt.Errorf("pg_ctl start again on port %s: %v\n%s", p.Port, err, out)
 	}
