@@ -12,7 +12,8 @@ import (
 
 // FuzzH1Response feeds arbitrary upstream bytes to the response parser.
 // Whatever it accepts, net/http accepts too, with the same status and the
-// same body: edge is never more lenient than net/http.
+// same body (after a 101, the status only): edge is never more lenient
+// than net/http.
 func FuzzH1Response(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
@@ -37,6 +38,12 @@ func FuzzH1Response(f *testing.F) {
 		refBody, rerr := io.ReadAll(ref.Body)
 		if rerr != nil {
 			t.Fatalf("edge read the body of %q whole, net/http failed: %v", data, rerr)
+		}
+		// After a 101 the bytes that follow belong to the switched
+		// protocol: edge hands them on as the upgraded stream, while
+		// ReadResponse gives a 1xx no body. Only the status is compared.
+		if res.StatusCode == http.StatusSwitchingProtocols && ref.StatusCode == res.StatusCode {
+			return
 		}
 		if ref.StatusCode != res.StatusCode || string(refBody) != body {
 			t.Fatalf("%q: edge %d %q, net/http %d %q", data, res.StatusCode, body, ref.StatusCode, refBody)
