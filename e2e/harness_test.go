@@ -41,7 +41,7 @@ const (
 
 // Readiness polling: bounded, then fail with the process output.
 const (
-	readyTries    = 100
+	readyTries    = 600 // 30 s: a race-built edge among parallel tests on 2 cores starts slowly
 	readyInterval = 50 * time.Millisecond
 	stopTimeout   = 10 * time.Second
 )
