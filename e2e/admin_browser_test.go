@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -130,14 +131,35 @@ func TestAdminStatusPageInChromium(t *testing.T) {
 	for _, path := range []string{"/", "/courses/1", "/api/a", "/api/b", "/api/c", "/api/boom", "/api/d"} {
 		get(t, c, e.HTTPS(path))
 	}
-	time.Sleep(1500 * time.Millisecond) // the TCP check reports
+	// The page is loaded once the TCP check has reported up. Its uptime
+	// history appears at the first minute boundary after that, so the
+	// check row shows "no history yet" or the 24 h strip depending on the
+	// clock: the page must show what status.json said both before and
+	// after it was rendered (a boundary crossed in between is retried).
+	waitCheckUp(t, c, e, "api-port")
 
 	target := (&url.URL{Scheme: "https", User: url.UserPassword(adminUser, adminPassword),
 		Host: domain + ":" + e.HTTPSPort, Path: "/admin/status"}).String()
 	dir := artifactDir(t)
 	shot := filepath.Join(dir, "status-page.png")
-	p := browse(t, chromium, target, "1000,1700", shot)
-	t.Logf("screenshot: %s", shot)
+	var p page
+	var history bool
+	for attempt := 1; ; attempt++ {
+		before := checkStatus(t, c, e, "api-port").History != nil
+		p = browse(t, chromium, target, "1000,1700", shot)
+		history = checkStatus(t, c, e, "api-port").History != nil
+		if before == history {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("the check's history kept changing while the page loaded (%d attempts)", attempt)
+		}
+		t.Logf("a minute sample was taken while the page loaded; loading it again")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "status-page.html"), []byte(p.DOM), 0o644); err != nil {
+		t.Errorf("save the rendered DOM: %v", err)
+	}
+	t.Logf("screenshot: %s, DOM: status-page.html (history: %v)", shot, history)
 
 	if v := cspViolations(p.Console); len(v) > 0 {
 		t.Errorf("the status page violates its Content-Security-Policy:\n%s", strings.Join(v, "\n"))
@@ -146,12 +168,24 @@ func TestAdminStatusPageInChromium(t *testing.T) {
 		`id="overall"`, "edge " + Version, `id="traffic"`, "requests/s", "5xx rate",
 		`id="certificates"`, domain, wwwDomain, "edge local CA",
 		`id="routes"`, "/api/", live, dead, "down", `id="backup"`, "not configured",
-		`id="checks"`, "api-port", "no history yet", `id="alerts"`, `id="warnings"`,
+		`id="checks"`, "api-port", `id="alerts"`, `id="warnings"`,
 		`<meta name="viewport"`, `http-equiv="refresh"`,
 	} {
 		if !strings.Contains(p.DOM, want) {
 			t.Errorf("the rendered page lacks %q", want)
 		}
+	}
+	// The check's row: the uptime strip once a minute was sampled, the
+	// placeholder before.
+	const noHistory, strip = "no history yet", `class="strip"`
+	row := checkRow(p.DOM, "api-port")
+	switch {
+	case row == "":
+		t.Errorf("the rendered page has no row for check api-port")
+	case history && (!strings.Contains(row, strip) || strings.Contains(row, noHistory)):
+		t.Errorf("status.json has the check's history, but its row lacks %q or shows %q:\n%.500s", strip, noHistory, row)
+	case !history && (!strings.Contains(row, noHistory) || strings.Contains(row, strip)):
+		t.Errorf("status.json has no history for the check, but its row lacks %q or shows %q:\n%.500s", noHistory, strip, row)
 	}
 	if strings.Contains(p.DOM, "401 unauthorized") {
 		t.Fatalf("Chromium got the login challenge, not the page:\n%.500s", p.DOM)
@@ -173,4 +207,65 @@ func TestAdminStatusPageInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// checkState is one check as status.json reports it.
+type checkState struct {
+	Name    string          `json:"name"`
+	State   string          `json:"state"`
+	History json.RawMessage `json:"history"`
+}
+
+// checkStatus returns check name from e's status.json (zero when absent).
+func checkStatus(t *testing.T, c *http.Client, e *Edge, name string) checkState {
+	t.Helper()
+	resp, body := get(t, c, e.HTTPS("/admin/status.json"), basicAuth(adminUser, adminPassword))
+	wantStatus(t, resp, body, http.StatusOK)
+	var st struct {
+		Checks []checkState `json:"checks"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("status.json %.300q: %v", body, err)
+	}
+	for _, ch := range st.Checks {
+		if ch.Name == name {
+			if string(ch.History) == "null" {
+				ch.History = nil
+			}
+			return ch
+		}
+	}
+	return checkState{}
+}
+
+// waitCheckUp polls status.json (every 100 ms, at most 300 times, 30 s)
+// until check name is up.
+func waitCheckUp(t *testing.T, c *http.Client, e *Edge, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last checkState
+	for range 300 {
+		if last = checkStatus(t, c, e, name); last.State == "up" {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("check %q is not up after 30 s: status.json says %+v", name, last)
+}
+
+// checkRow returns the table row of check name in the checks section of
+// dom, or "" when there is none.
+func checkRow(dom, name string) string {
+	_, section, _ := strings.Cut(dom, `id="checks"`)
+	section, _, _ = strings.Cut(section, "</section>")
+	for _, row := range strings.Split(section, "<tr>") {
+		if strings.Contains(row, "</span>"+name+" ") {
+			row, _, _ = strings.Cut(row, "</tr>")
+			return row
+		}
+	}
+	return ""
 }
