@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -97,7 +99,35 @@ func newACME(c *config.Config, names []string, storage certmagic.Storage, log *s
 		Logger:                  zl,
 	})
 	a.cfg.Issuers = []certmagic.Issuer{a.issuer}
+	a.loadStored()
 	return a, nil
+}
+
+// storedLoadTimeout bounds how long building the manager waits for the
+// storage (a file tree, or the cluster's database) to hand back the
+// stored certificates.
+const storedLoadTimeout = 10 * time.Second
+
+// loadStored puts the certificates already in storage into the cache, so
+// the first handshake is answered with them: it runs while the manager is
+// built, before the listener serves (or a reload swaps it in), and never
+// contacts the CA. The manage loops of Start then renew or obtain as
+// needed; a name with nothing stored waits for them.
+func (a *acme) loadStored() {
+	ctx, cancel := context.WithTimeout(context.Background(), storedLoadTimeout)
+	defer cancel()
+	for _, name := range a.names {
+		_, err := a.cfg.CacheManagedCertificate(ctx, name)
+		switch {
+		case err == nil:
+			a.mu.Lock()
+			delete(a.pending, name)
+			a.mu.Unlock()
+		case !errors.Is(err, fs.ErrNotExist):
+			a.log.Warn("stored certificate not loaded; it is obtained or loaded again in the background",
+				"identifier", name, "error", err)
+		}
+	}
 }
 
 func contains(list []string, s string) bool {
@@ -160,8 +190,8 @@ func (a *acme) onEvent(_ context.Context, event string, data map[string]any) err
 	return nil
 }
 
-// Start loads stored certificates at once and obtains missing ones in the
-// background, retrying with capped exponential backoff until ctx ends.
+// Start obtains (or renews) in the background the certificates that
+// loadStored did not find in storage, retrying with capped exponential backoff until ctx ends.
 // Every goroutine it starts is in a.loops; Stop waits for them.
 func (a *acme) Start(ctx context.Context) {
 	if len(a.names) == 0 {

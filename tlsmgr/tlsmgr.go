@@ -56,7 +56,9 @@ type Options struct {
 }
 
 // New builds the manager for cfg. With ACME names it creates certmagic's
-// cache (and its maintenance goroutine); Start begins obtaining.
+// cache (and its maintenance goroutine) and loads the certificates already
+// in storage into it, so they are served from the first handshake; Start
+// begins obtaining the missing ones.
 func New(cfg *config.Config, opts Options) (*Manager, error) {
 	log := opts.Logger
 	if log == nil {
@@ -102,7 +104,7 @@ func New(cfg *config.Config, opts Options) (*Manager, error) {
 }
 
 // Start begins obtaining missing ACME certificates in the background
-// (stored ones are served at once). Stop ends it.
+// (stored ones were loaded by New and are served meanwhile). Stop ends it.
 func (m *Manager) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
 	if m.acme != nil {
