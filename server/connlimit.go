@@ -104,6 +104,17 @@ func (c *countedConn) Close() error {
 	return err
 }
 
+// CloseWrite keeps net/http's graceful close for TCP connections (FIN,
+// a short pause, then the full close): without it a connection closed
+// while the client's next request is unread is reset, and the response
+// still in flight to the client can be lost with it.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
 // ReadFrom keeps sendfile for static files over plain HTTP.
 func (c *countedConn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {

@@ -75,3 +75,48 @@ func TestConnLimiterSharedAcrossListeners(t *testing.T) {
 		t.Fatal("a closed connection did not free its slot")
 	}
 }
+
+// TestCountedConnHalfCloses: a counted TCP connection keeps CloseWrite,
+// which net/http's graceful close needs: the peer reads EOF and can still
+// send its bytes back.
+func TestCountedConnHalfCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := 0
+	c := &countedConn{Conn: raw, release: func() { released++ }}
+	defer c.Close()
+	cw, ok := any(c).(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("countedConn has no CloseWrite: net/http would reset instead of closing gracefully")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+	if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("peer read %d, %v after CloseWrite; want EOF", n, err)
+	}
+	if _, err := client.Write([]byte("late")); err != nil {
+		t.Fatalf("peer cannot write after a half close: %v", err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "late" {
+		t.Fatalf("read %q, %v after the half close; want \"late\"", buf, err)
+	}
+	if released != 0 {
+		t.Errorf("slot released by CloseWrite; only Close frees it")
+	}
+}
