@@ -113,10 +113,7 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		}
 		// Failed logins are counted per client (package clientaddr): behind
 		// a trusted proxy one guessing client does not lock out the others.
-		addr := clientaddr.From(r.Context())
-		if !addr.IsValid() {
-			addr = clientaddr.PeerOf(r)
-		}
+		addr := clientaddr.Client(r)
 		if g.lockedOut(addr) {
 			h.Set("Retry-After", "60")
 			http.Error(w, "429 too many failed logins", http.StatusTooManyRequests)

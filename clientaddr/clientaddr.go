@@ -11,9 +11,12 @@
 // written by someone edge does not trust.
 //
 // Middleware runs right after the request id, before anything that logs
-// or limits. A handler that runs without it gets the zero netip.Addr from
-// From and false from ViaTrustedProxy, so forwarding headers are replaced,
-// never kept, when the middleware is missing.
+// or limits. Only a request that came straight from a trusted proxy needs
+// anything kept: for every other request the client is the TCP peer, and
+// Middleware leaves the request as it is (no copy, no allocation). Client
+// answers for both. A handler that runs without Middleware gets the peer
+// from Client and false from ViaTrustedProxy, so forwarding headers are
+// replaced, never kept, when the middleware is missing.
 package clientaddr
 
 import (
@@ -98,24 +101,40 @@ type info struct {
 
 type ctxKey struct{}
 
-// Middleware computes the client address of each request with t's rule
-// and keeps it in the request context for From and ViaTrustedProxy.
+// Middleware computes the client address of each request from a trusted
+// proxy with t's rule and keeps it in the request context for Client,
+// From and ViaTrustedProxy. Other requests pass unchanged: their client
+// is their peer.
 func Middleware(t *Trusted) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		if t == nil || len(t.nets) == 0 {
+			return next // nobody is trusted: every client is its peer
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			peer := PeerOf(r)
-			in := &info{client: peer}
-			if t.Contains(peer) {
-				in.trusted = true
-				in.client = t.Client(peer, r.Header["X-Forwarded-For"])
+			if !t.Contains(peer) {
+				next.ServeHTTP(w, r)
+				return
 			}
+			in := &info{client: t.Client(peer, r.Header["X-Forwarded-For"]), trusted: true}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
 		})
 	}
 }
 
-// From returns the client address of the request whose context is ctx:
-// the zero Addr when Middleware did not run (or the peer is a unix socket).
+// Client returns the client address of r: the one Middleware worked out
+// for a request from a trusted proxy, else the TCP peer (the zero Addr
+// for a unix socket peer).
+func Client(r *http.Request) netip.Addr {
+	if a := From(r.Context()); a.IsValid() {
+		return a
+	}
+	return PeerOf(r)
+}
+
+// From returns the client address Middleware kept for a request from a
+// trusted proxy whose context is ctx; the zero Addr for every other
+// request (use Client when the request is at hand).
 func From(ctx context.Context) netip.Addr {
 	if in, ok := ctx.Value(ctxKey{}).(*info); ok {
 		return in.client

@@ -66,7 +66,7 @@ func TestMiddleware(t *testing.T) {
 			var got netip.Addr
 			var via bool
 			h := Middleware(tt.trusted)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got, via = From(r.Context()), ViaTrustedProxy(r.Context())
+				got, via = Client(r), ViaTrustedProxy(r.Context())
 			}))
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.RemoteAddr = tt.remote
@@ -75,13 +75,33 @@ func TestMiddleware(t *testing.T) {
 			}
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			if got.String() != tt.want || via != tt.via {
-				t.Errorf("From = %s, ViaTrustedProxy = %v; want %s, %v", got, via, tt.want, tt.via)
+				t.Errorf("Client = %s, ViaTrustedProxy = %v; want %s, %v", got, via, tt.want, tt.via)
 			}
 		})
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	if From(r.Context()).IsValid() || ViaTrustedProxy(r.Context()) {
-		t.Error("without the middleware From must be the zero Addr and ViaTrustedProxy false")
+	r.RemoteAddr = "203.0.113.9:4711"
+	if From(r.Context()).IsValid() || ViaTrustedProxy(r.Context()) || Client(r).String() != "203.0.113.9" {
+		t.Error("without the middleware From must be the zero Addr, ViaTrustedProxy false and Client the peer")
+	}
+}
+
+// TestMiddlewareLeavesUntrustedRequests checks that a request that did not
+// come from a trusted proxy reaches the next handler as it is: no copy of
+// the request, no allocation.
+func TestMiddlewareLeavesUntrustedRequests(t *testing.T) {
+	for _, tr := range []*Trusted{nil, trusted("10.0.0.0/8")} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "203.0.113.9:4711"
+		var seen *http.Request
+		h := Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r }))
+		w := httptest.NewRecorder()
+		if allocs := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); allocs != 0 {
+			t.Errorf("trusted %v: %v allocations per untrusted request, want 0", tr, allocs)
+		}
+		if seen != r {
+			t.Errorf("trusted %v: the next handler got a copy of the request", tr)
+		}
 	}
 }
 

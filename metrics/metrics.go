@@ -82,7 +82,7 @@ type Metrics struct {
 	waits    *prometheus.CounterVec
 
 	mu     sync.RWMutex
-	routes map[string]prometheus.Observer // route → its histogram
+	routes map[string]*routeMetrics // route label → its series
 }
 
 // New builds the registry with every collector registered.
@@ -100,7 +100,7 @@ func New(opts Options) *Metrics {
 		}, []string{"route"}),
 		waits:  newWaits(),
 		ring:   NewRing(opts.Now),
-		routes: map[string]prometheus.Observer{},
+		routes: map[string]*routeMetrics{},
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "edge_build_info",
@@ -136,43 +136,63 @@ func codeLabel(code int) string {
 // Observe records one finished request. Its signature is that of
 // accesslog.Observer.
 func (m *Metrics) Observe(route string, code int, d time.Duration) {
-	route = m.routeLabel(route)
-	m.requests.WithLabelValues(route, codeLabel(code)).Inc()
-	m.histogram(route).Observe(d.Seconds())
-	m.ring.Add(route, code, d)
+	rm := m.route(route)
+	rm.counter(m.requests, code).Inc()
+	rm.hist.Observe(d.Seconds())
+	m.ring.Add(rm.name, code, d)
 }
 
-// routeLabel maps "" to Unrouted and caps the number of distinct labels.
-func (m *Metrics) routeLabel(route string) string {
-	if route == "" {
-		return Unrouted
-	}
-	m.mu.RLock()
-	_, known := m.routes[route]
-	n := len(m.routes)
-	m.mu.RUnlock()
-	if !known && n >= maxRoutes {
-		return "other"
-	}
-	return route
-}
-
-// histogram returns the route's histogram, caching it: WithLabelValues
+// routeMetrics are one route label's series, resolved once: WithLabelValues
 // hashes its labels on every call.
-func (m *Metrics) histogram(route string) prometheus.Observer {
+type routeMetrics struct {
+	name  string
+	hist  prometheus.Observer
+	mu    sync.RWMutex
+	codes map[int]prometheus.Counter // status code → edge_http_requests_total child
+}
+
+// counter returns the route's request counter for code, making it once.
+func (rm *routeMetrics) counter(requests *prometheus.CounterVec, code int) prometheus.Counter {
+	rm.mu.RLock()
+	c := rm.codes[code]
+	rm.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if c = rm.codes[code]; c == nil {
+		c = requests.WithLabelValues(rm.name, codeLabel(code))
+		rm.codes[code] = c
+	}
+	return c
+}
+
+// route returns the series of a route label: "" is Unrouted, and past
+// maxRoutes distinct labels every new one counts as "other".
+func (m *Metrics) route(route string) *routeMetrics {
+	if route == "" {
+		route = Unrouted
+	}
 	m.mu.RLock()
-	h := m.routes[route]
+	rm := m.routes[route]
 	m.mu.RUnlock()
-	if h != nil {
-		return h
+	if rm != nil {
+		return rm
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if h = m.routes[route]; h == nil {
-		h = m.duration.WithLabelValues(route)
-		m.routes[route] = h
+	if rm = m.routes[route]; rm != nil {
+		return rm
 	}
-	return h
+	if len(m.routes) >= maxRoutes {
+		if route = "other"; m.routes[route] != nil {
+			return m.routes[route]
+		}
+	}
+	rm = &routeMetrics{name: route, hist: m.duration.WithLabelValues(route), codes: map[int]prometheus.Counter{}}
+	m.routes[route] = rm
+	return rm
 }
 
 // Ring is the per-10s request ring the status page reads.

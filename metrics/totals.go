@@ -27,10 +27,10 @@ func (m *Metrics) RouteTotals(route string) Totals {
 	// errors read are never more than the requests read after them.
 	t.Errors = m.errors(route)
 	m.mu.RLock()
-	h := m.routes[route]
+	rm := m.routes[route]
 	m.mu.RUnlock()
 	var d dto.Metric
-	if h == nil || h.(prometheus.Metric).Write(&d) != nil || d.Histogram == nil {
+	if rm == nil || rm.hist.(prometheus.Metric).Write(&d) != nil || d.Histogram == nil {
 		t.Errors = 0
 		return t
 	}

@@ -16,5 +16,5 @@ func newWaits() *prometheus.CounterVec {
 // ended with outcome (served, expired, rejected or gone). Its signature, with the route
 // bound, is that of proxy.Options.Waited.
 func (m *Metrics) Waited(route, outcome string) {
-	m.waits.WithLabelValues(m.routeLabel(route), outcome).Inc()
+	m.waits.WithLabelValues(m.route(route).name, outcome).Inc()
 }

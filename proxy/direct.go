@@ -152,7 +152,7 @@ func (rt *Route) setForwarded(h http.Header, r *http.Request) {
 	vals[1] = fwdHost
 	h["X-Forwarded-Host"] = vals[1:2:2]
 	h["X-Forwarded-Proto"] = proto
-	if client := clientaddr.From(r.Context()); client.IsValid() {
+	if client := clientaddr.Client(r); client.IsValid() {
 		vals[2] = client.String()
 		h["X-Real-Ip"] = vals[2:3:3]
 	}

@@ -45,7 +45,7 @@ func (rt *Route) forwarded(pr *httputil.ProxyRequest) {
 		}
 	}
 	out.Header.Del("X-Real-Ip")
-	if client := clientaddr.From(in.Context()); client.IsValid() {
+	if client := clientaddr.Client(in); client.IsValid() {
 		out.Header.Set("X-Real-Ip", client.String())
 	}
 	if id := reqid.From(in.Context()); id != "" {

@@ -199,8 +199,13 @@ var _ graceful = (*h3Listener)(nil)
 // HTTP/3 listener serves, advertises it with Alt-Svc. Plain HTTP never
 // carries Alt-Svc.
 func (s *Server) frontDoor(next http.Handler, byProto *prometheus.CounterVec) http.Handler {
+	// The children are resolved once: WithLabelValues hashes its labels.
+	var counters [len(protoLabels)]prometheus.Counter
+	for i, l := range protoLabels {
+		counters[i] = byProto.WithLabelValues(l)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		byProto.WithLabelValues(protoLabel(r)).Inc()
+		counters[protoIndex(r)].Inc()
 		if r.TLS != nil && s.h3 != nil && s.h3.up.Load() {
 			w.Header()["Alt-Svc"] = s.h3.altSvc
 		}
@@ -218,19 +223,23 @@ func newProtoCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	return c
 }
 
-// protoLabel maps a request's version to a bounded label value.
-func protoLabel(r *http.Request) string {
+// protoLabels are the bounded label values of
+// edge_http_requests_by_proto_total, indexed by protoIndex.
+var protoLabels = [...]string{"HTTP/1.1", "HTTP/2.0", "HTTP/3.0", "HTTP/1.0", "other"}
+
+// protoIndex maps a request's version to its index in protoLabels.
+func protoIndex(r *http.Request) int {
 	switch {
-	case r.ProtoMajor == 3:
-		return "HTTP/3.0"
-	case r.ProtoMajor == 2:
-		return "HTTP/2.0"
 	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
-		return "HTTP/1.0"
+		return 3
 	case r.ProtoMajor == 1:
-		return "HTTP/1.1"
+		return 0
+	case r.ProtoMajor == 2:
+		return 1
+	case r.ProtoMajor == 3:
+		return 2
 	}
-	return "other"
+	return 4
 }
 
 // tooEarly guards requests that arrived in TLS early data (0-RTT), which

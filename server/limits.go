@@ -35,11 +35,8 @@ func buildLimits(cfg *config.Config, log *slog.Logger, routes []route, prev *lim
 	})
 }
 
-// clientAddr is the client address of package clientaddr, set for every
-// request before the limits run; the peer when that middleware did not run.
+// clientAddr is the client address of package clientaddr: the one a
+// trusted proxy forwarded, else the peer.
 func clientAddr(r *http.Request) netip.Addr {
-	if a := clientaddr.From(r.Context()); a.IsValid() {
-		return a
-	}
-	return clientaddr.PeerOf(r)
+	return clientaddr.Client(r)
 }
