@@ -288,13 +288,15 @@ layout_note() {
 
 # tree_ticks PID: CPU time (user + system, clock ticks) that PID and all
 # its descendants (nginx's workers, uvicorn's workers, PostgreSQL's
-# backends) have used so far; exited descendants no longer count.
+# backends) have used so far, including descendants that have exited (a
+# PostgreSQL backend of a closed connection): a live process's own time plus
+# the time of its children that exited and that it waited for.
 tree_ticks() {
 	local total=0 p v
 	for p in $(tree_pids "$1"); do
-		# Fields 14 and 15 of /proc/PID/stat, counted after the ")" that
-		# ends the command name.
-		v=$(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		# Fields 14-17 of /proc/PID/stat (utime, stime, cutime, cstime),
+		# counted after the ")" that ends the command name.
+		v=$(awk '{sub(/.*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
 		total=$((total + ${v:-0}))
 	done
 	echo "$total"
