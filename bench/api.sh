@@ -7,17 +7,18 @@
 # uvicorn (supervisor + workers) and of PostgreSQL (all its processes), so
 # that the CPU edge adds per request stands next to nginx's.
 #
-#   sudo bash bench/api.sh               # 10 s per row
+#   sudo bash bench/api.sh               # 10 s per row, 4 connections
 #   DURATION=30s ROUNDS=2 OUT=/tmp/api.md sudo -E bash bench/api.sh
 #
 # Environment:
 #   DURATION        wrk duration per row (default 10s)
 #   WARMUP          wrk warm-up per row (default 2s)
-#   CONNS           wrk connections (default 10: the app's SQLAlchemy pool
-#                   keeps 5 PostgreSQL connections per worker; beyond about
-#                   that many requests in flight each extra one opens and
-#                   closes a PostgreSQL connection, and the row measures
-#                   PostgreSQL's connection set-up more than the proxy)
+#   CONNS           wrk connections (default 4: the app's SQLAlchemy pool
+#                   keeps 5 PostgreSQL connections per worker; with more
+#                   requests in flight on a worker it opens and closes
+#                   PostgreSQL connections per request, and the row measures
+#                   PostgreSQL's connection set-up more than the proxy; the
+#                   report counts the connections opened)
 #   WRK_THREADS     wrk threads (default 1)
 #   ROUNDS          measured rounds, rows interleaved; per row the round with
 #                   the most req/s (and its p50/p99) and the round with the
@@ -55,7 +56,7 @@
 set -euo pipefail
 
 LOG_TAG=api-bench
-API_CONNS=${CONNS:-10} # lib.sh's default is 50
+API_CONNS=${CONNS:-4} # lib.sh's default is 50
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=bench/proxylib.sh
@@ -85,7 +86,7 @@ fi
 # "uvicorn" is the app alone: the ceiling for the proxies.
 read -r -a SERVERS <<<"uvicorn ${PROXIES:-edge nginx caddy}"
 declare -A LABEL=([uvicorn]="uvicorn alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy)
-declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=()
+declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=() NEW_CONNS=()
 PARTS=(proxy uvicorn postgres total)
 PIN=() # taskset for uvicorn and PostgreSQL, when UPSTREAM_CPUS is set
 [[ -n $UPSTREAM_CPUS ]] && PIN=(taskset -c "$UPSTREAM_CPUS")
@@ -109,10 +110,14 @@ pg_sql() {
 		-d "$1" -v ON_ERROR_STOP=1 -X -q -c "$2" >>"$PG_DIR/psql.log" 2>&1
 }
 
+# pg_connections: connections PostgreSQL has accepted so far.
+pg_connections() { grep -c 'connection authorized' "$PG_DIR/log" 2>/dev/null || true; }
+
 db_url() { echo "postgresql://gitcourse:$DB_PW@127.0.0.1:${PORT[postgres]}/gitcourse"; }
 
 # start_postgres: initdb in the temp dir, pg_ctl start on a free port
-# (loopback only, fsync off: a benchmark, not a database to keep).
+# (loopback only, fsync off: a benchmark, not a database to keep; every
+# new connection logged, so that the report can count them).
 start_postgres() {
 	PGBIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1 || true)
 	if [[ -z $PGBIN || ! -x $PGBIN/initdb ]]; then
@@ -134,7 +139,7 @@ start_postgres() {
 	fi
 	PORT[postgres]=$(free_port)
 	if ! pg_tool pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 -o \
-		"-c listen_addresses=127.0.0.1 -p ${PORT[postgres]} -k $PG_DIR -c fsync=off -c full_page_writes=off" \
+		"-c listen_addresses=127.0.0.1 -p ${PORT[postgres]} -k $PG_DIR -c fsync=off -c full_page_writes=off -c log_connections=on" \
 		start >"$TMP/pg_ctl.log" 2>&1; then
 		cat "$TMP/pg_ctl.log" >&2
 		tail -20 "$PG_DIR/log" >&2 || true
@@ -261,6 +266,8 @@ run_one() { # run_one SERVER ROUND
 	((r == 1)) && probe "$s"
 	log "${LABEL[$s]} (round $r/$ROUNDS): warm-up $WARMUP, then wrk -t$WRK_THREADS -c$CONNS -d$DURATION"
 	[[ $s != uvicorn ]] && meters=("proxy=${PID[$s]}")
+	local c0
+	c0=$(pg_connections)
 	measure "$(url_of "$s")" "$f" "${meters[@]}" "uvicorn=${PID[uvicorn]}" "postgres=$PG_PID"
 	LAST_US[total]=$(awk -v a="${LAST_US[proxy]:-0}" -v b="${LAST_US[uvicorn]:-0}" -v c="${LAST_US[postgres]:-0}" \
 		'BEGIN {printf "%.1f", a + b + c}')
@@ -269,6 +276,7 @@ run_one() { # run_one SERVER ROUND
 			for p in "${PARTS[@]}"; do CPU_US[$s,$p]=${LAST_US[$p]:-}; done
 		fi
 	fi
+	NEW_CONNS[$s]=$((${NEW_CONNS[$s]:-0} + $(pg_connections) - c0))
 	ERRS[$s]=$((${ERRS[$s]:-0} + LAST_ERRS))
 	((LAST_ERRS == 0)) || warn "${LABEL[$s]} (round $r): $LAST_ERRS errors under load: $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')"
 	rps=$(parse_rps "$f")
@@ -319,19 +327,19 @@ report() {
 	echo "${BYTES[uvicorn]:-?} B of JSON ($SEED_COURSES courses) per response. wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency on CPU $LOAD_CPU; the proxy on CPU $SERVER_CPU (GOMAXPROCS=1 for Go, 1 nginx worker); uvicorn and PostgreSQL $(upstream_where)."
 	((ROUNDS > 1)) && echo "Best of $ROUNDS interleaved rounds per row (req/s with its p50/p99; the CPU columns from the round with the lowest total); errors summed over all rounds."
 	echo
-	echo "| row | req/s | p50 ms | p99 ms | errors | of uvicorn alone | edge / this | proxy CPU µs/req | this / edge proxy CPU | uvicorn µs/req | PostgreSQL µs/req | total µs/req |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| row | req/s | p50 ms | p99 ms | errors | of uvicorn alone | edge / this | proxy CPU µs/req | this / edge proxy CPU | uvicorn µs/req | PostgreSQL µs/req | total µs/req | new PostgreSQL connections |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in "${SERVERS[@]}"; do
 		if [[ -n ${RPS[$s]:-} ]]; then
-			echo "| ${LABEL[$s]} | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} | ${ERRS[$s]} | $(ratio "${RPS[$s]}" "${RPS[uvicorn]:-}") | $(ratio "${RPS[edge]:-}" "${RPS[$s]}") | $(proxy_cells "$s") | $(cpu_cell "$s" uvicorn) | $(cpu_cell "$s" postgres) | $(cpu_cell "$s" total) |"
+			echo "| ${LABEL[$s]} | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} | ${ERRS[$s]} | $(ratio "${RPS[$s]}" "${RPS[uvicorn]:-}") | $(ratio "${RPS[edge]:-}" "${RPS[$s]}") | $(proxy_cells "$s") | $(cpu_cell "$s" uvicorn) | $(cpu_cell "$s" postgres) | $(cpu_cell "$s" total) | ${NEW_CONNS[$s]} |"
 		else
-			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |"
+			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |"
 		fi
 	done
 	echo
 	edge_adds
 	echo
-	echo "CPU per request: utime + stime from /proc/PID/stat during the measured run / requests completed; proxy = the proxy's process (nginx: master + worker), uvicorn = its supervisor and workers, PostgreSQL = the postmaster and all its backends; total = the three."
+	echo "CPU per request: utime + stime from /proc/PID/stat during the measured run / requests completed; proxy = the proxy's process (nginx: master + worker), uvicorn = its supervisor and workers, PostgreSQL = the postmaster and all its backends; total = the three. New PostgreSQL connections: opened during the measured runs (the app's SQLAlchemy pool keeps 5 per worker and opens up to 5 more for the moment; each new one costs a backend fork and a SCRAM login on both sides)."
 	echo "Load average before / after: $LOAD_START / $LOAD_END (other work on the machine makes the numbers noisy)."
 	echo "Versions: $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //'), Caddy $CADDY_VERSION, uvicorn $("$PY" -c 'import uvicorn; print(uvicorn.__version__)' 2>/dev/null), FastAPI $("$PY" -c 'import fastapi; print(fastapi.__version__)' 2>/dev/null), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}')."
 	for s in "${SERVERS[@]}"; do
