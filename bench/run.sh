@@ -578,7 +578,7 @@ report() {
 		echo "| ${SC_TITLE[$sc]} | ${CPU_US[edge,$sc]:-n/a} | ${CPU_US[nginx,$sc]:-n/a} | ${CPU_US[caddy,$sc]:-n/a} | $(cpu_ratio nginx "$sc") | $(cpu_ratio caddy "$sc") |"
 	done
 	echo
-	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker)"
+	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker$( ((SERVER_PROCS > 1)) && echo s))"
 	echo
 	echo "| server | idle RSS after start (MiB) | peak RSS during scenarios (MiB) | first JS request, gzip (ms) | first JS request, br (ms) |"
 	echo "|---|---:|---:|---:|---:|"
