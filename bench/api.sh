@@ -11,7 +11,9 @@
 #   DURATION=30s ROUNDS=2 OUT=/tmp/api.md sudo -E bash bench/api.sh
 #
 # Environment:
-#   DURATION        wrk duration per row (default 10s)
+#   DURATION        wrk duration per row (default 10s; use 30s or more for
+#                   CPU figures to compare: /proc counts 10 ms ticks and the
+#                   app serves a few hundred requests a second at most)
 #   WARMUP          wrk warm-up per row (default 2s)
 #   CONNS           wrk connections (default 4: the app's SQLAlchemy pool
 #                   keeps 5 PostgreSQL connections per worker; with more
