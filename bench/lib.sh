@@ -1,15 +1,17 @@
-# bench/lib.sh — shell shared by bench/run.sh and bench/proxy.sh; sourced,
-# never run. Provides: the common settings, logging and warnings, the temp
-# dir and stopping by PID on exit, the installs (apt-get, Caddy via
-# go install), building Go programs, port picking, starting nginx/Caddy/Go
-# servers pinned to SERVER_CPU, the common parts of the nginx and Caddy
-# configs, wrk output parsing, and the report plumbing.
+# bench/lib.sh — shell shared by the bench/*.sh scripts; sourced, never
+# run. Provides: the common settings, logging and warnings, the temp dir and
+# stopping by PID on exit, the installs (apt-get, Caddy via go install),
+# building Go programs, port picking, the CPU layout (SERVER_CPU,
+# SERVER_PROCS, LOAD_CPU), starting nginx/Caddy/Go servers pinned to
+# SERVER_CPU, the common parts of the nginx and Caddy configs, wrk output
+# parsing, CPU time of process trees, and the report plumbing.
 #
 # The sourcing script sets LOG_TAG (log prefix) before sourcing and calls
 # bench_init PREFIX to create TMP and install the exit trap. Every server or
 # helper process it starts goes into PID[key] (launch_* do that), so cleanup
 # stops all of them. A script defines server_log KEY (the log to show when
-# KEY fails to start) and start_server KEY.
+# KEY fails to start) and start_server KEY, and may define after_cleanup
+# (run on exit after those processes are stopped, before the temp dir goes).
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # settings used by the sourcing scripts
 
@@ -23,7 +25,12 @@ KEEP_TMP=${KEEP_TMP:-0}
 CADDY_VERSION=v2.11.9
 CACHE_DIR=${EDGE_BENCH_CACHE:-$HOME/.cache/edge-bench}
 CADDY_BIN=$CACHE_DIR/bin/caddy
+# The CPU layout: the server under test is pinned to the CPU list
+# SERVER_CPU with SERVER_PROCS threads of work (GOMAXPROCS of the Go
+# servers, nginx worker_processes); load generators run on LOAD_CPU.
+# set_server_cpus changes them.
 SERVER_CPU=0
+SERVER_PROCS=1
 LOAD_CPU=1
 BROTLI_MODS=(libnginx-mod-http-brotli-filter libnginx-mod-http-brotli-static)
 BROTLI_SO=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
@@ -67,6 +74,7 @@ cleanup() {
 	done
 	[[ -n $CADDY_INSTALL_PID ]] && stop_pid "$CADDY_INSTALL_PID"
 	wait 2>/dev/null || true
+	if declare -F after_cleanup >/dev/null; then after_cleanup || true; fi
 	[[ -n $TMP ]] || return 0
 	if [[ $KEEP_TMP == 1 ]]; then
 		log "kept $TMP"
@@ -155,15 +163,37 @@ install_packages() {
 		fi
 	fi
 	((${#want[@]} == 0)) && return 0
-	# Keep the package's own nginx (port 80) from being started by the install.
+	apt_install "${want[@]}"
+}
+
+# apt_install PACKAGE...: apt-get install, with the packages' own services
+# (nginx on port 80, PostgreSQL's main cluster) kept from starting.
+apt_install() {
 	local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+	export DEBIAN_FRONTEND=noninteractive
 	if [[ ! -e $policy ]]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
 	fi
-	log "apt-get install ${want[*]}"
-	apt-get install -y -qq --no-install-recommends "${want[@]}" >&2 || rc=$?
+	log "apt-get install $*"
+	apt-get install -y -qq --no-install-recommends "$@" >&2 || rc=$?
 	((made_policy)) && rm -f "$policy"
 	return "$rc"
+}
+
+# install_debs PACKAGE...: apt-get install the Debian packages that are not
+# installed yet (for what is no command, such as python3-* modules).
+install_debs() {
+	local want=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p")
+	done
+	if ((${#want[@]} == 0)); then
+		log "packages already installed: $*"
+		return 0
+	fi
+	log "apt-get update"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	apt_install "${want[@]}"
 }
 
 # build_go NAME PACKAGE: go build -o $TMP/NAME; AVAILABLE[NAME] on success.
@@ -206,14 +236,93 @@ wait_listening() {
 	return 1
 }
 
+# cpu_count LIST: how many CPUs a taskset list ("0", "0,1", "2-5") names.
+cpu_count() {
+	awk -v l="$1" 'BEGIN {
+		n = split(l, parts, ",")
+		for (i = 1; i <= n; i++) {
+			if (split(parts[i], r, "-") == 2) c += r[2] - r[1] + 1; else c++
+		}
+		print c
+	}'
+}
+
+# cpus_from N: the CPUs from N to the last one, or "" when there are none.
+cpus_from() {
+	local last
+	last=$(($(nproc) - 1))
+	if (($1 > last)); then
+		echo ""
+	elif (($1 == last)); then
+		echo "$1"
+	else
+		echo "$1-$last"
+	fi
+}
+
+# set_server_cpus N: the server under test on CPUs 0..N-1 with N threads of
+# work; the load generator on the next CPU, or on the same CPUs when the
+# machine has no more (then load and server share them). Fails with a
+# message naming the fix when N is not a number from 1 to the CPU count.
+set_server_cpus() {
+	local n=$1 have
+	have=$(nproc)
+	if ! [[ $n =~ ^[1-9][0-9]*$ ]] || ((n > have)); then
+		log "SERVER_CPUS=$n: want a whole number from 1 to $have (the CPUs of this machine)"
+		return 1
+	fi
+	SERVER_PROCS=$n
+	SERVER_CPU=0
+	((n > 1)) && SERVER_CPU=0-$((n - 1))
+	((n == 2)) && SERVER_CPU=0,1
+	LOAD_CPU=$n
+	((n < have)) || LOAD_CPU=$SERVER_CPU
+}
+
+# layout_note: the CPU layout in words, for the reports.
+layout_note() {
+	local procs="GOMAXPROCS=$SERVER_PROCS for Go, $SERVER_PROCS nginx worker"
+	((SERVER_PROCS > 1)) && procs+=s
+	echo "servers on CPU $SERVER_CPU ($procs), load generator on CPU $LOAD_CPU"
+}
+
+# tree_ticks PID: CPU time (user + system, clock ticks) that PID and all
+# its descendants (nginx's workers, uvicorn's workers, PostgreSQL's
+# backends) have used so far, including descendants that have exited (a
+# PostgreSQL backend of a closed connection): a live process's own time plus
+# the time of its children that exited and that it waited for.
+tree_ticks() {
+	local total=0 p v
+	for p in $(tree_pids "$1"); do
+		# Fields 14-17 of /proc/PID/stat (utime, stime, cutime, cstime),
+		# counted after the ")" that ends the command name.
+		v=$(awk '{sub(/.*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+tree_pids() { # tree_pids PID: PID and its descendants
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1" || true); do tree_pids "$c"; done
+}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# us_per_req TICKS REQUESTS: CPU µs per request, one decimal; "" without requests.
+us_per_req() {
+	[[ -n ${2:-} ]] && (($2 > 0)) || return 0
+	awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}'
+}
+
 # ---------------------------------------------------------------- servers ---
-# Each launch_* starts one server in the background pinned to SERVER_CPU and
-# records its PID under KEY.
+# Each launch_* starts one server in the background pinned to SERVER_CPU
+# with SERVER_PROCS threads of work and records its PID under KEY.
 
 launch_go() { # launch_go KEY LOGFILE BINARY ARGS...
 	local k=$1 logf=$2
 	shift 2
-	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$@" >"$logf" 2>&1 &
+	GOMAXPROCS=$SERVER_PROCS taskset -c "$SERVER_CPU" "$@" >"$logf" 2>&1 &
 	PID[$k]=$!
 }
 
@@ -230,7 +339,7 @@ launch_nginx() { # launch_nginx KEY DIR (DIR/nginx.conf)
 
 launch_caddy() { # launch_caddy KEY DIR (DIR/Caddyfile; config and data under DIR)
 	local k=$1 d=$2
-	GOMAXPROCS=1 XDG_CONFIG_HOME=$d/config XDG_DATA_HOME=$d/data \
+	GOMAXPROCS=$SERVER_PROCS XDG_CONFIG_HOME=$d/config XDG_DATA_HOME=$d/data \
 		taskset -c "$SERVER_CPU" "$CADDY_BIN" run --adapter caddyfile --config "$d/Caddyfile" \
 		>"$d/caddy.log" 2>&1 &
 	PID[$k]=$!
@@ -249,8 +358,8 @@ start_or_drop() {
 }
 
 # nginx_prelude DIR [FIRST-LINE]: the main and events blocks and the start of
-# the http block (left open) shared by all nginx configs: one worker, no
-# daemon, files under DIR, no access log, no keep-alive request limit (the Go
+# the http block (left open) shared by all nginx configs: SERVER_PROCS
+# workers, no daemon, files under DIR, no access log, no keep-alive request limit (the Go
 # servers have none).
 nginx_prelude() {
 	local d=$1 user=""
@@ -258,7 +367,7 @@ nginx_prelude() {
 	[[ -n ${2:-} ]] && echo "$2"
 	cat <<EOF
 $user
-worker_processes 1;
+worker_processes $SERVER_PROCS;
 daemon off;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
@@ -295,6 +404,18 @@ parse_pct() {
 }
 
 parse_rps() { awk '$1 == "Requests/sec:" {printf "%.0f", $2}' "$1"; }
+
+# parse_requests FILE: the requests wrk completed in the run.
+parse_requests() { awk '$2 == "requests" && $3 == "in" {print $1}' "$1"; }
+
+# parse_errors FILE: non-2xx/3xx responses plus socket errors (connect,
+# read, write, timeout) of a wrk run, summed.
+parse_errors() {
+	awk '
+		/Non-2xx or 3xx responses:/ {n += $NF}
+		/Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {v = $i; sub(/,/, "", v); n += v}}
+		END {print n + 0}' "$1"
+}
 
 # ---------------------------------------------------------------- report ---
 

@@ -1,33 +1,46 @@
 #!/usr/bin/env bash
 # bench/proxy.sh — reverse-proxy benchmark: edge vs nginx vs Caddy in front
 # of the same fast Go stub upstream (bench/stub: GET /api/ping, ~100 B of
-# JSON), plus the stub alone as the baseline, each loaded with wrk.
+# JSON), plus the stub alone as the baseline, each loaded with wrk; in up to
+# three CPU layouts, one table each.
 #
-#   bash bench/proxy.sh                  # 10 s per server
+#   bash bench/proxy.sh                  # all three layouts, 10 s per server
+#   LAYOUTS=shared bash bench/proxy.sh   # one layout
 #   DURATION=30s OUT=/tmp/proxy.md bash bench/proxy.sh
 #
 # Environment:
+#   LAYOUTS     the CPU layouts to run, in this order (default
+#               "shared split twocore"):
+#                 shared   server on CPU 0 (GOMAXPROCS=1, 1 nginx worker),
+#                          the stub on CPU 0 too, wrk on CPU 1
+#                 split    server on CPU 0 (GOMAXPROCS=1, 1 nginx worker),
+#                          the stub on CPU 1 with wrk
+#                 twocore  server on CPUs 0,1 (GOMAXPROCS=2, 2 nginx
+#                          workers); the stub (GOMAXPROCS=2) and wrk on
+#                          CPUs 0,1 too, or on CPUs 2.. when the machine
+#                          has more than 2
+#   STUB_CPU    older switch, used only when LAYOUTS is unset: 0 = shared,
+#               1 = split
 #   DURATION    wrk duration per server (default 10s)
 #   WARMUP      wrk warm-up per server (default 2s)
-#   CONNS       wrk connections (default 50, one thread)
-#   ROUNDS      measured rounds, servers interleaved; the round with the most
-#               req/s is reported per server, errors are summed (default 1)
+#   CONNS       wrk connections (default 50)
+#   WRK_THREADS wrk threads (default 1)
+#   ROUNDS      measured rounds per layout, servers interleaved; the round
+#               with the most req/s is reported per server, the lowest CPU
+#               per request, errors are summed (default 1)
 #   OUT         also write the markdown report to this file
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
-#   STUB_CPU    the CPU of the stub: 0 (default, shares the server's core) or
-#               1 (on the load core, so the server's core runs the proxy only)
 #   PROXIES     the servers to measure besides the stub (default
 #               "edge nginx caddy"; without caddy no Caddy build happens)
 #   EDGE_BIN    measure this edge binary instead of building ./cmd/edge
 #
-# Layout: the stub and the proxy under test share CPU 0 (taskset -c 0,
-# GOMAXPROCS=1 for the Go programs, one nginx worker); wrk runs on CPU 1.
 # Server CPU per request is the utime + stime the server (nginx: master and
 # workers; never the stub) used during the measured run, divided by the
-# requests wrk completed: it holds even when wrk is the limit.
-# Every proxy keeps upstream connections alive (nginx: keepalive 64) and adds
-# the same work: X-Forwarded-For/-Proto/-Host, X-Real-IP, X-Request-ID, and
-# the security headers edge sends by default. No access logs.
+# requests wrk completed: it holds even when wrk is the limit. The servers
+# are started again for each layout. Every proxy keeps upstream connections
+# alive (nginx: keepalive 64) and adds the same work: X-Forwarded-For/-Proto/
+# -Host, X-Real-IP, X-Request-ID, and the security headers edge sends by
+# default. No access logs.
 #
 # Needs root on Debian/Ubuntu for apt-get (skipped when nginx, wrk, taskset
 # and curl are present). Caddy v2.11.9 is built with go install into
@@ -38,118 +51,75 @@ set -euo pipefail
 LOG_TAG=proxy-bench
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-bench_init edge-proxy-bench
+# shellcheck source=bench/proxylib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/proxylib.sh"
 PATH_PING=/api/ping
 
 # "stub" is the upstream alone: the ceiling for the proxies.
 read -r -a SERVERS <<<"stub ${PROXIES:-edge nginx caddy}"
-STUB_CPU=${STUB_CPU:-$SERVER_CPU}
 declare -A LABEL=([stub]="stub alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy)
-declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=()
-
-# The security headers edge sends by default (SPEC §2 [headers]); nginx and
-# Caddy are told to send the same ones so that all do the same work.
-CSP="default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-declare -A SEC_HEADERS=(
-	[Content-Security-Policy]=$CSP
-	[X-Frame-Options]=DENY
-	[Referrer-Policy]=strict-origin-when-cross-origin
-	[Permissions-Policy]="camera=(), microphone=(), geolocation=()"
-	[X-Content-Type-Options]=nosniff
+# Results per "LAYOUT,SERVER".
+declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=() BUILT=()
+declare -A LAYOUT_NOTE=() LAYOUT_TITLE=(
+	[shared]="stub on the server's core"
+	[split]="stub on the load core"
+	[twocore]="two cores for the server"
 )
 
-# ---------------------------------------------------------------- configs ---
+if [[ -z ${LAYOUTS:-} ]]; then
+	case ${STUB_CPU:-} in
+	"") LAYOUTS="shared split twocore" ;;
+	0) LAYOUTS="shared" ;;
+	1) LAYOUTS="split" ;;
+	*)
+		log "STUB_CPU=$STUB_CPU: want 0 (LAYOUTS=shared) or 1 (LAYOUTS=split); LAYOUTS replaces it"
+		exit 2
+		;;
+	esac
+fi
+read -r -a LAYOUT_LIST <<<"$LAYOUTS"
+for l in "${LAYOUT_LIST[@]}"; do
+	if [[ -z ${LAYOUT_TITLE[$l]:-} ]]; then
+		log "LAYOUTS: unknown layout \"$l\": want some of shared, split, twocore"
+		exit 2
+	fi
+done
+bench_init edge-proxy-bench
 
-write_edge_config() {
-	mkdir -p "$TMP/edge-state" "$TMP/site"
-	echo '<!doctype html><title>bench</title>' >"$TMP/site/index.html"
-	cat >"$TMP/edge.toml" <<EOF
-[server]
-http = "127.0.0.1:${PORT[edge]}"
-https = ""            # empty disables HTTPS for the benchmark
-state_dir = "$TMP/edge-state"
-admin_socket = "$TMP/edge-admin.sock"
-access_log = "off"
+# ----------------------------------------------------------------- layouts ---
 
-[site]
-domains = ["localhost", "127.0.0.1"]
-root = "$TMP/site"
+L="" LDIR="" STUB_CPUS="" STUB_PROCS=1
 
-[[route]]
-path = "/api/"
-upstreams = ["127.0.0.1:${PORT[stub]}"]
-EOF
-}
-
-write_nginx_config() {
-	local d=$TMP/nginx k
-	mkdir -p "$d"
-	{
-		nginx_prelude "$d"
-		cat <<EOF
-    server_tokens off;
-    upstream stub {
-        server 127.0.0.1:${PORT[stub]};
-        keepalive 64;
-    }
-    server {
-        listen 127.0.0.1:${PORT[nginx]};
-        client_max_body_size 10m;
-EOF
-		for k in "${!SEC_HEADERS[@]}"; do
-			printf '        add_header %s "%s" always;\n' "$k" "${SEC_HEADERS[$k]}"
-		done
-		cat <<EOF
-        add_header X-Request-ID \$request_id always;
-        location /api/ {
-            proxy_pass http://stub;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$http_host;
-            proxy_set_header X-Forwarded-For \$remote_addr;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-            proxy_set_header X-Forwarded-Host \$http_host;
-            proxy_set_header X-Real-IP \$remote_addr;
-            proxy_set_header X-Request-ID \$request_id;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 30s;
-        }
-    }
-}
-EOF
-	} >"$d/nginx.conf"
-}
-
-write_caddy_config() {
-	local d=$TMP/caddy k
-	mkdir -p "$d"
-	{
-		caddy_global "servers {" "	protocols h1" "}"
-		cat <<EOF
-
-http://127.0.0.1:${PORT[caddy]} {
-	header {
-		-Server
-		X-Request-ID {http.request.uuid}
-EOF
-		for k in "${!SEC_HEADERS[@]}"; do
-			printf '\t\t%s "%s"\n' "$k" "${SEC_HEADERS[$k]}"
-		done
-		cat <<EOF
-	}
-	reverse_proxy /api/* 127.0.0.1:${PORT[stub]} {
-		header_up X-Real-IP {remote_host}
-		header_up X-Request-ID {http.request.uuid}
-		transport http {
-			dial_timeout 2s
-			response_header_timeout 30s
-			keepalive 90s
-			keepalive_idle_conns_per_host 64
-		}
-	}
-}
-EOF
-	} >"$d/Caddyfile"
+# apply_layout LAYOUT: the CPUs and threads of server, stub and wrk; fails
+# when the machine has too few CPUs for it.
+apply_layout() {
+	L=$1
+	LDIR=$TMP/$L
+	mkdir -p "$LDIR"
+	chmod 0755 "$LDIR"
+	case $L in
+	shared | split)
+		SERVER_CPU=0 SERVER_PROCS=1 LOAD_CPU=1 STUB_PROCS=1
+		STUB_CPUS=0
+		[[ $L == split ]] && STUB_CPUS=1
+		;;
+	twocore)
+		if (($(nproc) < 2)); then
+			warn "layout twocore: this machine has $(nproc) CPU, it needs 2"
+			return 1
+		fi
+		SERVER_CPU=0,1 SERVER_PROCS=2
+		LOAD_CPU=$(cpus_from 2)
+		[[ -n $LOAD_CPU ]] || LOAD_CPU=0,1
+		STUB_CPUS=$LOAD_CPU
+		STUB_PROCS=$(cpu_count "$STUB_CPUS")
+		((STUB_PROCS > 2)) && STUB_PROCS=2
+		;;
+	esac
+	local workers="1 nginx worker"
+	((SERVER_PROCS == 1)) || workers="$SERVER_PROCS nginx workers"
+	LAYOUT_NOTE[$L]="wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency on CPU $LOAD_CPU; the server under test on CPU $SERVER_CPU (GOMAXPROCS=$SERVER_PROCS for Go, $workers); the stub on CPU $STUB_CPUS (GOMAXPROCS=$STUB_PROCS)."
+	log "layout $L: ${LAYOUT_NOTE[$L]}"
 }
 
 # ---------------------------------------------------------------- servers ---
@@ -159,15 +129,11 @@ start_server() {
 	PORT[$s]=$(free_port)
 	case $s in
 	stub)
-		GOMAXPROCS=1 taskset -c "$STUB_CPU" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" >"$TMP/stub.log" 2>&1 &
+		GOMAXPROCS=$STUB_PROCS taskset -c "$STUB_CPUS" "$TMP/stub" -addr "127.0.0.1:${PORT[stub]}" \
+			>"$LDIR/stub.log" 2>&1 &
 		PID[stub]=$!
 		;;
-	edge)
-		write_edge_config
-		launch_go edge "$TMP/edge.log" "$TMP/edge" run -config "$TMP/edge.toml"
-		;;
-	nginx) write_nginx_config && launch_nginx nginx "$TMP/nginx" || return 1 ;;
-	caddy) write_caddy_config && launch_caddy caddy "$TMP/caddy" ;;
+	*) start_proxy "$s" "$LDIR/$s" "127.0.0.1:${PORT[stub]}" || return 1 ;;
 	esac
 	if ! wait_listening "$s"; then
 		WHY_NOT[$s]="${LABEL[$s]} did not start listening on 127.0.0.1:${PORT[$s]}"
@@ -178,20 +144,27 @@ start_server() {
 
 server_log() {
 	case $1 in
-	stub) echo "$TMP/stub.log" ;;
-	edge) echo "$TMP/edge.log" ;;
-	nginx) echo "$TMP/nginx/error.log" ;;
-	caddy) echo "$TMP/caddy/caddy.log" ;;
+	stub) echo "$LDIR/stub.log" ;;
+	*) proxy_log "$1" "$LDIR/$1" ;;
 	esac
 }
 
 start_servers() {
 	local s
 	for s in "${SERVERS[@]}"; do
-		[[ -n ${AVAILABLE[$s]:-} ]] || continue
+		AVAILABLE[$s]=${BUILT[$s]:-}
+		[[ -n ${AVAILABLE[$s]} ]] || continue
 		if ! start_or_drop "$s" && [[ $s == stub ]]; then
 			return 1 # nothing to proxy to
 		fi
+	done
+}
+
+stop_servers() {
+	local s
+	for s in "${SERVERS[@]}"; do
+		[[ -n ${PID[$s]:-} ]] && stop_pid "${PID[$s]}"
+		unset "PID[$s]" "PORT[$s]"
 	done
 }
 
@@ -202,92 +175,77 @@ url_of() { echo "http://127.0.0.1:${PORT[$1]}$PATH_PING"; }
 # One curl first: status and body size, so that a misconfigured proxy is
 # flagged instead of measured.
 probe() {
-	local s=$1 out
-	out=$(curl -sS -o "$TMP/body-$s.txt" -D "$TMP/headers-$s.txt" -w '%{http_code} %{size_download}' "$(url_of "$s")") ||
+	local s=$1 k=$L,$1 out
+	out=$(curl -sS -o "$LDIR/body-$s.txt" -D "$LDIR/headers-$s.txt" -w '%{http_code} %{size_download}' "$(url_of "$s")") ||
 		out="000 0"
-	STATUS[$s]=${out% *}
-	BYTES[$s]=${out#* }
-	if [[ ${STATUS[$s]} != 200 ]]; then
-		warn "${LABEL[$s]}: GET $PATH_PING answered ${STATUS[$s]}, want 200"
-	elif [[ $s != stub ]] && ! cmp -s "$TMP/body-$s.txt" "$TMP/body-stub.txt"; then
-		warn "${LABEL[$s]}: GET $PATH_PING answered ${BYTES[$s]} B that differ from the stub's body"
+	STATUS[$k]=${out% *}
+	BYTES[$k]=${out#* }
+	if [[ ${STATUS[$k]} != 200 ]]; then
+		warn "${LABEL[$s]} ($L): GET $PATH_PING answered ${STATUS[$k]}, want 200"
+	elif [[ $s != stub ]] && ! cmp -s "$LDIR/body-$s.txt" "$LDIR/body-stub.txt"; then
+		warn "${LABEL[$s]} ($L): GET $PATH_PING answered ${BYTES[$k]} B that differ from the stub's body"
 	fi
 }
-
-wrk_run() { # wrk_run SERVER DURATION
-	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency "$(url_of "$1")"
-}
-
-# Errors: non-2xx/3xx responses plus socket errors (connect, read, write,
-# timeout), summed.
-parse_errors() {
-	awk '
-		/Non-2xx or 3xx responses:/ {n += $NF}
-		/Socket errors:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) {v = $i; sub(/,/, "", v); n += v}}
-		END {print n + 0}' "$1"
-}
-
-# CPU time (user + system, clock ticks) of a process and its children
-# (nginx's workers) so far.
-proc_ticks() {
-	local total=0 p v
-	for p in "$1" $(pgrep -P "$1" || true); do
-		v=$(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
-		total=$((total + ${v:-0}))
-	done
-	echo "$total"
-}
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 run_one() { # run_one SERVER ROUND
-	local s=$1 r=$2 f=$TMP/wrk-$1-$2.txt rps
+	local s=$1 r=$2 k=$L,$1 f=$LDIR/wrk-$1-$2.txt rps
 	((r == 1)) && probe "$s"
-	log "${LABEL[$s]} (round $r/$ROUNDS): warm-up $WARMUP, then wrk -t1 -c$CONNS -d$DURATION"
-	wrk_run "$s" "$WARMUP" >/dev/null 2>&1 || true
-	local t0 t1 n us
-	t0=$(proc_ticks "${PID[$s]}")
-	if ! wrk_run "$s" "$DURATION" >"$f" 2>&1; then
-		warn "${LABEL[$s]}: wrk failed: $(tail -1 "$f")"
-	fi
-	t1=$(proc_ticks "${PID[$s]}")
+	log "$L: ${LABEL[$s]} (round $r/$ROUNDS): warm-up $WARMUP, then wrk -t$WRK_THREADS -c$CONNS -d$DURATION"
+	measure "$(url_of "$s")" "$f" "server=${PID[$s]}"
+	[[ $s != stub ]] && keep_lower "CPU_US[$k]" "${LAST_US[server]:-}"
+	ERRS[$k]=$((${ERRS[$k]:-0} + LAST_ERRS))
+	((LAST_ERRS == 0)) || warn "${LABEL[$s]} ($L, round $r): $LAST_ERRS errors under load: $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')"
 	rps=$(parse_rps "$f")
-	n=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$f")
-	if [[ $s != stub && -n $n ]] && ((n > 0)); then
-		us=$(awk -v t=$((t1 - t0)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
-		if [[ -z ${CPU_US[$s]:-} ]] || awk -v a="$us" -v b="${CPU_US[$s]}" 'BEGIN {exit !(a < b)}'; then
-			CPU_US[$s]=$us
-		fi
-	fi
-	local errs
-	errs=$(parse_errors "$f")
-	ERRS[$s]=$((${ERRS[$s]:-0} + errs))
-	((errs == 0)) || warn "${LABEL[$s]} (round $r): $errs errors under load: $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')"
-	if [[ -n $rps ]] && ((rps > ${RPS[$s]:-0})); then
-		RPS[$s]=$rps
-		P50[$s]=$(parse_pct "$f" 50%)
-		P99[$s]=$(parse_pct "$f" 99%)
+	log "  ${rps:-?} req/s, p99 $(parse_pct "$f" 99%) ms, server CPU ${LAST_US[server]:-?} µs/request"
+	if [[ -n $rps ]] && ((rps > ${RPS[$k]:-0})); then
+		RPS[$k]=$rps
+		P50[$k]=$(parse_pct "$f" 50%)
+		P99[$k]=$(parse_pct "$f" 99%)
 	fi
 }
 
 # ------------------------------------------------------------------ report ---
 
-report() {
-	local s
-	echo "### Reverse proxy: GET $PATH_PING (~100 B JSON from bench/stub)"
+layout_table() {
+	local l=$1 s k
+	echo "### Reverse proxy, ${LAYOUT_TITLE[$l]} ($l): GET $PATH_PING (~100 B JSON from bench/stub)"
 	echo
-	echo "wrk -t1 -c$CONNS -d$DURATION --latency on CPU $LOAD_CPU; the server under test on CPU $SERVER_CPU (GOMAXPROCS=1 for Go, 1 nginx worker), the stub on CPU $STUB_CPU."
-	((ROUNDS > 1)) && echo "Best of $ROUNDS interleaved rounds per server (req/s and its p50/p99); errors summed over all rounds."
+	echo "${LAYOUT_NOTE[$l]:-not run.}"
+	((ROUNDS > 1)) && echo "Best of $ROUNDS interleaved rounds per server (req/s and its p50/p99; lowest CPU per request); errors summed over all rounds."
 	echo
 	echo "| server | req/s | p50 ms | p99 ms | errors | of stub alone | edge / this | server CPU µs/req | this / edge CPU |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in "${SERVERS[@]}"; do
-		if [[ -n ${RPS[$s]:-} ]]; then
-			echo "| ${LABEL[$s]} | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} | ${ERRS[$s]} | $(ratio "${RPS[$s]}" "${RPS[stub]:-}") | $(ratio "${RPS[edge]:-}" "${RPS[$s]}") | ${CPU_US[$s]:-n/a} | $(ratio "${CPU_US[$s]:-}" "${CPU_US[edge]:-}") |"
+		k=$l,$s
+		if [[ -n ${RPS[$k]:-} ]]; then
+			echo "| ${LABEL[$s]} | ${RPS[$k]} | ${P50[$k]} | ${P99[$k]} | ${ERRS[$k]} | $(ratio "${RPS[$k]}" "${RPS[$l,stub]:-}") | $(ratio "${RPS[$l,edge]:-}" "${RPS[$k]}") | ${CPU_US[$k]:-n/a} | $(ratio "${CPU_US[$k]:-}" "${CPU_US[$l,edge]:-}") |"
 		else
 			echo "| ${LABEL[$s]} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |"
 		fi
 	done
 	echo
+}
+
+# summary: edge against nginx and Caddy, one line per layout.
+summary() {
+	local l
+	echo "### Reverse proxy, edge against nginx and Caddy per layout"
+	echo
+	echo "Above 1: edge ahead (req/s: edge / other; CPU and p99: other / edge)."
+	echo
+	echo "| layout | req/s vs nginx | req/s vs Caddy | CPU/req vs nginx | CPU/req vs Caddy | p99 vs nginx | p99 vs Caddy | errors edge / nginx / Caddy |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	for l in "${LAYOUT_LIST[@]}"; do
+		echo "| $l | $(ratio "${RPS[$l,edge]:-}" "${RPS[$l,nginx]:-}") | $(ratio "${RPS[$l,edge]:-}" "${RPS[$l,caddy]:-}") | $(ratio "${CPU_US[$l,nginx]:-}" "${CPU_US[$l,edge]:-}") | $(ratio "${CPU_US[$l,caddy]:-}" "${CPU_US[$l,edge]:-}") | $(ratio "${P99[$l,nginx]:-}" "${P99[$l,edge]:-}") | $(ratio "${P99[$l,caddy]:-}" "${P99[$l,edge]:-}") | ${ERRS[$l,edge]:-n/a} / ${ERRS[$l,nginx]:-n/a} / ${ERRS[$l,caddy]:-n/a} |"
+	done
+	echo
+}
+
+report() {
+	local l s
+	for l in "${LAYOUT_LIST[@]}"; do layout_table "$l"; done
+	((${#LAYOUT_LIST[@]} > 1)) && summary
+	echo "Server CPU per request: utime + stime of the server (nginx: master + workers; never the stub) during the measured run / requests completed."
 	echo "Load average before / after: $LOAD_START / $LOAD_END (other work on the machine makes the numbers noisy)."
 	echo "Versions: $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //'), Caddy $CADDY_VERSION, $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}')."
 	for s in "${SERVERS[@]}"; do
@@ -298,9 +256,24 @@ report() {
 
 # -------------------------------------------------------------------- main ---
 
+run_layout() {
+	local s r
+	apply_layout "$1" || return 0
+	if start_servers; then
+		for ((r = 1; r <= ROUNDS; r++)); do
+			for s in "${SERVERS[@]}"; do
+				if [[ -n ${AVAILABLE[$s]:-} ]]; then run_one "$s" "$r"; fi
+			done
+		done
+	else
+		warn "layout $1: the stub did not start, nothing measured"
+	fi
+	stop_servers
+}
+
 main() {
 	[[ " ${SERVERS[*]} " == *" caddy "* ]] && start_caddy_install
-	install_packages nginx:nginx wrk:wrk taskset:util-linux curl:curl
+	install_packages nginx:nginx wrk:wrk taskset:util-linux curl:curl pgrep:procps
 	AVAILABLE[nginx]=1
 	build_go stub ./bench/stub
 	if [[ -n ${EDGE_BIN:-} ]]; then
@@ -310,13 +283,13 @@ main() {
 	fi
 	[[ -n ${AVAILABLE[stub]:-} ]] || return 1
 	[[ " ${SERVERS[*]} " == *" caddy "* ]] && wait_caddy_install
+	local s l
+	for s in "${SERVERS[@]}"; do BUILT[$s]=${AVAILABLE[$s]:-}; done
 	note_load_start
-	start_servers
-	local s r
-	for ((r = 1; r <= ROUNDS; r++)); do
-		for s in "${SERVERS[@]}"; do
-			if [[ -n ${AVAILABLE[$s]:-} ]]; then run_one "$s" "$r"; fi
-		done
+	for l in "${LAYOUT_LIST[@]}"; do run_layout "$l"; done
+	AVAILABLE[edge]=${BUILT[edge]:-}
+	for l in "${LAYOUT_LIST[@]}"; do
+		[[ -n ${RPS[$l,edge]:-} ]] || AVAILABLE[edge]=""
 	done
 	finish
 }

@@ -20,6 +20,10 @@
 #               pick; "default" = Go's client defaults, X25519MLKEM768 first,
 #               which edge and Caddy pick and nginx 1.22 cannot)
 #   ROUNDS      run the whole matrix N times, keep each cell's best (default 1)
+#   SERVER_CPUS CPUs of each server (default 1): N pins the servers to CPUs
+#               0..N-1 with GOMAXPROCS=N for edge and Caddy and N nginx
+#               workers; the load generators run on CPU N, or on the same
+#               CPUs when the machine has no more (SERVER_CPUS=2 on 2 cores)
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
 #
 # Needs root on Debian/Ubuntu for the apt-get step (skipped when all tools are
@@ -30,6 +34,7 @@ set -euo pipefail
 LOG_TAG=bench
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+set_server_cpus "${SERVER_CPUS:-1}" || exit 2
 bench_init edge-bench
 
 GZIP_LEVEL=${GZIP_LEVEL:-5}
@@ -555,7 +560,7 @@ report() {
 	local sc s k
 	local rounds=""
 	((ROUNDS > 1)) && rounds=", best of $ROUNDS rounds"
-	echo "### Throughput (wrk -t1 -c$CONNS -d$DURATION$rounds, servers on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU)"
+	echo "### Throughput (wrk -t1 -c$CONNS -d$DURATION$rounds, $(layout_note))"
 	echo
 	echo "| scenario | edge req/s | nginx req/s | Caddy req/s | edge/nginx | edge/Caddy | p99 ms edge | p99 ms nginx | p99 ms Caddy | response bytes edge / nginx / Caddy |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -573,7 +578,7 @@ report() {
 		echo "| ${SC_TITLE[$sc]} | ${CPU_US[edge,$sc]:-n/a} | ${CPU_US[nginx,$sc]:-n/a} | ${CPU_US[caddy,$sc]:-n/a} | $(cpu_ratio nginx "$sc") | $(cpu_ratio caddy "$sc") |"
 	done
 	echo
-	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker)"
+	echo "### Memory (VmRSS / VmHWM from /proc/PID/status; nginx = master + worker$( ((SERVER_PROCS > 1)) && echo s))"
 	echo
 	echo "| server | idle RSS after start (MiB) | peak RSS during scenarios (MiB) | first JS request, gzip (ms) | first JS request, br (ms) |"
 	echo "|---|---:|---:|---:|---:|"
