@@ -31,7 +31,10 @@
 #   OUT         also write the markdown report to this file
 #   KEEP_TMP=1  keep the temp dir (configs, logs, raw wrk output)
 #   PROXIES     the servers to measure besides the stub (default
-#               "edge nginx caddy"; without caddy no Caddy build happens)
+#               "edge nginx caddy gofloor"; without caddy no Caddy build
+#               happens). gofloor is bench/gofloor -mode proxy: the least a
+#               Go net/http server does to forward the request, the floor
+#               for edge's own cost (not a proxy to use)
 #   EDGE_BIN    measure this edge binary instead of building ./cmd/edge
 #
 # Server CPU per request is the utime + stime the server (nginx: master and
@@ -56,8 +59,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/proxylib.sh"
 PATH_PING=/api/ping
 
 # "stub" is the upstream alone: the ceiling for the proxies.
-read -r -a SERVERS <<<"stub ${PROXIES:-edge nginx caddy}"
-declare -A LABEL=([stub]="stub alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy)
+read -r -a SERVERS <<<"stub ${PROXIES:-edge nginx caddy gofloor}"
+declare -A LABEL=([stub]="stub alone (baseline)" [edge]=edge [nginx]=nginx [caddy]=Caddy [gofloor]="Go floor (bench/gofloor)")
 # Results per "LAYOUT,SERVER".
 declare -A RPS=() P99=() P50=() ERRS=() STATUS=() BYTES=() CPU_US=() BUILT=()
 declare -A LAYOUT_NOTE=() LAYOUT_TITLE=(
@@ -281,6 +284,7 @@ main() {
 	else
 		build_go edge ./cmd/edge
 	fi
+	[[ " ${SERVERS[*]} " == *" gofloor "* ]] && build_go gofloor ./bench/gofloor
 	[[ -n ${AVAILABLE[stub]:-} ]] || return 1
 	[[ " ${SERVERS[*]} " == *" caddy "* ]] && wait_caddy_install
 	local s l

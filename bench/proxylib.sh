@@ -128,6 +128,7 @@ start_proxy() {
 		;;
 	nginx) proxy_nginx_config "$d" "${PORT[$k]}" "$up" && launch_nginx nginx "$d" || return 1 ;;
 	caddy) proxy_caddy_config "$d" "${PORT[$k]}" "$up" && launch_caddy caddy "$d" ;;
+	gofloor) mkdir -p "$d" && launch_go gofloor "$d/gofloor.log" "$TMP/gofloor" -mode proxy -addr "127.0.0.1:${PORT[$k]}" -upstream "$up" ;;
 	esac
 }
 
@@ -137,6 +138,7 @@ proxy_log() {
 	edge) echo "$2/edge.log" ;;
 	nginx) echo "$2/error.log" ;;
 	caddy) echo "$2/caddy.log" ;;
+	gofloor) echo "$2/gofloor.log" ;;
 	esac
 }
 
