@@ -44,6 +44,7 @@ func testStream(t *testing.T, e *Edge) {
 			c = e.Client()
 		}
 		t.Run("large-response-"+proto, func(t *testing.T) { testLargeResponse(t, e, c, proto) })
+		t.Run("progressive-"+proto, func(t *testing.T) { testProgressive(t, e, c, proto) })
 		t.Run("large-upload-"+proto, func(t *testing.T) { testLargeUpload(t, e, c, proto) })
 		t.Run("upload-answered-early-"+proto, func(t *testing.T) { testUploadAnsweredEarly(t, e, c, proto) })
 		t.Run("no-body-204-304-"+proto, func(t *testing.T) { testNoBody(t, e, c, proto) })
@@ -128,6 +129,45 @@ func testLargeResponse(t *testing.T, e *Edge, c *http.Client, proto string) {
 		}
 		if cl := r.resp.ContentLength; (length && cl != streamSize) || (!length && cl != -1 && cl != streamSize) {
 			t.Errorf("length=%t: Content-Length %d, want %d", length, cl, streamSize)
+		}
+	}
+}
+
+// testProgressive: a chunked stream that is not an event stream (a log,
+// a progress feed) reaches the client line by line as uvicorn sends it,
+// not at its end.
+func testProgressive(t *testing.T, e *Edge, c *http.Client, proto string) {
+	const n, interval = 3, 600 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := e.URL(fmt.Sprintf("/api/stream/lines?n=%d&interval=%g", n, interval.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var arrived []time.Duration
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		arrived = append(arrived, time.Since(start))
+		if want := fmt.Sprintf(`{"line": %d, "of": %d}`, len(arrived), n); sc.Text() != want {
+			t.Errorf("line %d: %q, want %q", len(arrived), sc.Text(), want)
+		}
+	}
+	if len(arrived) != n || sc.Err() != nil {
+		t.Fatalf("got %d lines, want %d (%v)", len(arrived), n, sc.Err())
+	}
+	if arrived[0] > interval*3/4 {
+		t.Errorf("first line after %s, want at once (held back?)", arrived[0])
+	}
+	for i := 1; i < n; i++ {
+		if gap := arrived[i] - arrived[i-1]; gap < interval/2 {
+			t.Errorf("line %d arrived %s after line %d, want about %s apart (held back?); all: %v", i+1, gap, i, interval, arrived)
 		}
 	}
 }

@@ -24,6 +24,8 @@ Endpoints (all under /api):
     GET  /api/stream/cut?size=&after=&length=&how=   as blob, but the app stops after `after`
                               bytes: how=raise fails (uvicorn closes the connection), how=short
                               returns with the body incomplete
+    GET  /api/stream/lines?n=&interval=   n JSON lines (application/x-ndjson, chunked), one every
+                              interval seconds: a log or progress stream that is not SSE
     POST /api/upload/sha256   reads the request body: {"bytes", "sha256", "content_length",
                               "transfer_encoding"}
     POST /api/upload/refuse   401 at once, without reading the request body
@@ -254,6 +256,17 @@ async def stream_blob(size: int = Query(3_000_000, ge=0, le=64_000_000), seed: i
             await asyncio.sleep(0)
 
     return StreamingResponse(stream(), media_type="application/octet-stream", headers=blob_headers(data, length))
+
+
+@app.get("/api/stream/lines")
+async def stream_lines(n: int = Query(3, ge=1, le=1000), interval: float = Query(0.5, ge=0, le=60)):
+    async def stream():
+        for i in range(1, n + 1):
+            if i > 1:
+                await asyncio.sleep(interval)
+            yield json.dumps({"line": i, "of": n}) + "\n"
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
 
 
 class CutShort(Exception):
