@@ -15,18 +15,22 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // streamSize is the size of the large streamed response: not a multiple
@@ -51,7 +55,9 @@ func testStream(t *testing.T, e *Edge) {
 		t.Run("head-stream-"+proto, func(t *testing.T) { testHeadStream(t, e, c, proto) })
 		t.Run("cut-body-"+proto, func(t *testing.T) { testCutBody(t, e, c, proto) })
 	}
+	t.Run("large-upload-expect-100-h1", func(t *testing.T) { testLargeExpectContinue(t, e) })
 	t.Run("websocket-browsers", func(t *testing.T) { testWebSocketBrowsers(t, e) })
+	t.Run("websocket-not-over-h2", func(t *testing.T) { testNoExtendedConnect(t, e) })
 }
 
 // exchangeResult is one request's response with its body as far as it
@@ -295,6 +301,13 @@ func testNoBody(t *testing.T, e *Edge, c *http.Client, proto string) {
 			t.Errorf("round %d: 204 with body %q, on a reused connection: %t; want no body, reused", round, r.body, r.reused)
 		}
 	}
+	if proto == "h2" { // on the wire: the 304 ends its stream with no DATA
+		res := h2Exchange(t, e, [][2]string{{":method", "GET"}, {":scheme", "https"},
+			{":authority", domain + ":" + e.HTTPSPort}, {":path", "/api/etag"}, {"if-none-match", etag}})
+		if res.status != http.StatusNotModified || res.rst || res.body != "" {
+			t.Errorf("304 over HTTP/2 frames: %+v, want status 304, no body, no reset", res)
+		}
+	}
 	last := send(t, c, proto, http.MethodGet, e.URL("/api/etag"), nil).mustRead(t)
 	wantStatus(t, last.resp, last.body, http.StatusOK)
 	if !bytes.Equal(last.body, first.body) || !last.reused {
@@ -495,4 +508,85 @@ func (z *wsInflater) message(payload []byte) ([]byte, error) {
 	msg := all[z.out:]
 	z.out = len(all)
 	return msg, nil
+}
+
+// testLargeExpectContinue: 8 MB sent as curl sends a large upload (Expect:
+// 100-continue, body only after the 100): the 100 comes at once, uvicorn
+// gets every byte, and the connection carries the next request.
+func testLargeExpectContinue(t *testing.T, e *Edge) {
+	data := make([]byte, uploadSize)
+	_, _ = rand.Read(data)
+	conn := e.DialSite(t)
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /api/upload/sha256 HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/8.11.1\r\nAccept: */*\r\n"+
+		"Content-Type: application/octet-stream\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", domain, len(data))
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("first line %q, %v; want 100 Continue", line, err)
+	}
+	if l, _ := br.ReadString('\n'); l != "\r\n" {
+		t.Fatalf("100 Continue followed by %q", l)
+	}
+	// curl waits 1 s for the 100 before it sends the body anyway.
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("100 Continue after %s, want at once", took)
+	}
+	if _, err := conn.Write(data); err != nil {
+		t.Fatalf("write the body: %v", err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read the response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	var seen uploadSeen
+	if err != nil || resp.StatusCode != http.StatusOK || json.Unmarshal(body, &seen) != nil {
+		t.Fatalf("response %d %q, %v; want 200 and the app's JSON", resp.StatusCode, body, err)
+	}
+	if seen.Bytes != uploadSize || seen.Sha256 != sha256Hex(data) {
+		t.Errorf("uvicorn read %d bytes with sha256 %s, want %d with %s", seen.Bytes, seen.Sha256, uploadSize, sha256Hex(data))
+	}
+	fmt.Fprintf(conn, "GET /api/health HTTP/1.1\r\nHost: %s\r\n\r\n", domain)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the next request on the connection: %v, %v; want 200", resp, err)
+	}
+}
+
+// testNoExtendedConnect: edge's HTTP/2 listener does not offer WebSocket
+// over HTTP/2 (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL): the proxy
+// answers such a CONNECT with 400. So browsers on an HTTP/2 connection
+// open their WebSockets over HTTP/1.1, the path websocket-browsers checks.
+// (Go offers it only with GODEBUG=http2xconnect=1 in edge's environment.)
+func testNoExtendedConnect(t *testing.T, e *Edge) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 2 * time.Second},
+		Config: &tls.Config{ServerName: domain, RootCAs: e.RootCAs(), NextProtos: []string{"h2"}}}
+	nc, err := d.Dial("tcp", e.SiteAddr())
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(nc, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(nc, nc)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			if v, ok := sf.Value(http2.SettingEnableConnectProtocol); ok && v != 0 {
+				t.Errorf("edge offers extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = %d): browsers would "+
+					"send WebSockets as HTTP/2 CONNECT requests, which the proxy answers with 400", v)
+			}
+			return
+		}
+	}
+	t.Fatal("no SETTINGS frame from edge")
 }
