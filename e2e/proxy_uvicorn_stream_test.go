@@ -47,6 +47,7 @@ func testStream(t *testing.T, e *Edge, api *apiServer) {
 		t.Run("head-stream-"+proto, func(t *testing.T) { testHeadStream(t, e, c, proto) })
 		t.Run("cut-body-"+proto, func(t *testing.T) { testCutBody(t, e, c, proto) })
 		t.Run("client-gone-mid-body-"+proto, func(t *testing.T) { testClientGoneMidBody(t, e, c, proto) })
+		t.Run("post-after-close-"+proto, func(t *testing.T) { testPostAfterClose(t, e, api, c, proto) })
 		t.Run("upload-never-whole-"+proto, func(t *testing.T) { testUploadNeverWhole(t, e, api, c, proto) })
 	}
 	t.Run("large-upload-expect-100-h1", func(t *testing.T) { testLargeExpectContinue(t, e) })

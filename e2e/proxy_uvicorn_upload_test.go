@@ -212,3 +212,40 @@ func testUploadNeverWhole(t *testing.T, e *Edge, api *apiServer, c *http.Client,
 	r := send(t, c, proto, http.MethodGet, e.URL("/api/health"), nil).mustRead(t)
 	wantStatus(t, r.resp, r.body, http.StatusOK)
 }
+
+// testPostAfterClose: after an unhandled exception Starlette answers 500,
+// uvicorn logs the exception and then closes the connection, without
+// having announced it (no "Connection: close"). A POST after that close,
+// which edge must not send twice, is still answered by the app, never
+// 502, however short the pooled connection's idle time. (A POST sent in
+// the milliseconds before the close meets the keep-alive race every proxy
+// has: RFC 9112 9.3.1 forbids sending it again.)
+func testPostAfterClose(t *testing.T, e *Edge, api *apiServer, c *http.Client, proto string) {
+	const logged = "Exception in ASGI application"
+	for i := range 10 {
+		crashes := strings.Count(api.out.String(), logged)
+		r := send(t, c, proto, http.MethodGet, e.URL("/api/boom"), nil).mustRead(t)
+		wantStatus(t, r.resp, r.body, http.StatusInternalServerError)
+		if !eventually(5*time.Second, func() bool { return strings.Count(api.out.String(), logged) > crashes }) {
+			t.Fatalf("round %d: uvicorn logged no exception for /api/boom", i)
+		}
+		// uvicorn closes the socket in its event loop's next round after
+		// the log: an answer on a new connection comes after that.
+		direct := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		if res, err := direct.Get("http://" + api.Addr() + "/api/health"); err != nil {
+			t.Fatalf("round %d: GET /api/health from uvicorn itself: %v", i, err)
+		} else {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		body := fmt.Sprintf("post %d after a closed connection", i)
+		r = send(t, c, proto, http.MethodPost, e.URL("/api/upload/sha256"), strings.NewReader(body)).mustRead(t)
+		if r.resp.StatusCode != http.StatusOK {
+			t.Fatalf("round %d: POST after uvicorn closed its connection: %s %q", i, r.resp.Status, r.body)
+		}
+		var seen uploadSeen
+		if err := json.Unmarshal(r.body, &seen); err != nil || seen.Sha256 != sha256Hex([]byte(body)) {
+			t.Fatalf("round %d: answer %q (%v), want the hash of the body", i, r.body, err)
+		}
+	}
+}

@@ -32,6 +32,8 @@ Endpoints (all under /api):
     GET  /api/etag            a body with an ETag; 304 (Content-Length of the body, no body)
                               when If-None-Match names it
     GET  /api/nocontent       204
+    GET  /api/boom            an unhandled exception: 500 from Starlette, then uvicorn closes the
+                              connection (without "Connection: close" on the response)
 """
 
 import asyncio
@@ -324,6 +326,11 @@ async def etag(request: Request):
 @app.get("/api/nocontent")
 async def nocontent():
     return Response(status_code=204)
+
+
+@app.get("/api/boom")
+async def boom():
+    raise RuntimeError("boom")
 
 
 @app.exception_handler(404)
