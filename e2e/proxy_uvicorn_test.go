@@ -329,6 +329,7 @@ func TestProxyUvicorn(t *testing.T) {
 	t.Run("websocket", func(t *testing.T) { testWebSocket(t, e) })
 	t.Run("sse", func(t *testing.T) { testSSE(t, e) })
 	t.Run("framing", func(t *testing.T) { testFraming(t, e) })
+	t.Run("stream", func(t *testing.T) { testStream(t, e, api) })
 	t.Run("slow-504", func(t *testing.T) { testSlow504(t, e) })
 	t.Run("trusted-proxy", func(t *testing.T) { testTrustedProxy(t, api) })
 	t.Run("kill-and-restart", func(t *testing.T) { testKillRestart(t, e, api) })

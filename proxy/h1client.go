@@ -54,7 +54,8 @@ const headBufSize = 16 << 10
 
 // staleAfter is the default of h1Client.staleAfter: how long a pooled connection may have been idle before it
 // is checked for a close by the upstream (a FIN already received) before
-// use; busier connections are used without the extra system call.
+// use; busier connections are used without the extra system call, except
+// by a request that could not be sent again (see resendable).
 const staleAfter = 250 * time.Millisecond
 
 // newH1Client returns the client of a route with the configured connect,
@@ -108,8 +109,15 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	p := c.pool(req.URL.Host)
+	check := c.staleAfter
+	if !resendable(req) {
+		// Not sent twice: no chance taken on a connection that the
+		// upstream closed just after its last response (an app that
+		// failed, uvicorn after a 500), however short its idle time.
+		check = 0
+	}
 	for attempt := 0; ; attempt++ {
-		pc := p.get(c.idleTimeout, c.staleAfter)
+		pc := p.get(c.idleTimeout, check)
 		if pc == nil {
 			var err error
 			if pc, err = c.dial(ctx, req.URL.Host, p); err != nil {
@@ -126,6 +134,13 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// resendable reports whether RoundTrip may send req again on a new
+// connection when a pooled one fails before the response: idempotent, and
+// no body (a body is read as it is sent).
+func resendable(req *http.Request) bool {
+	return idempotent(req) && (req.Body == nil || req.Body == http.NoBody)
 }
 
 // dial opens a new connection to addr for pool p.
@@ -164,7 +179,7 @@ func (p *connPool) get(idleTimeout, staleAfter time.Duration) *h1Conn {
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		idle := now.Sub(pc.idleSince)
-		if (idleTimeout > 0 && idle > idleTimeout) || (idle > staleAfter && !pc.alive()) {
+		if (idleTimeout > 0 && idle > idleTimeout) || (idle >= staleAfter && !pc.alive()) {
 			pc.nc.Close()
 			continue
 		}

@@ -331,6 +331,47 @@ func TestH1KeepAliveAndStale(t *testing.T) {
 	}
 }
 
+// TestH1ClosedRightAfterResponse: an upstream that closes its connection
+// right after a complete response without announcing it (uvicorn after an
+// app's unhandled exception) must not cost the next request that cannot
+// be sent again (a POST with a body) a 502, however soon it comes; a GET
+// may still take the pooled connection, being retried on a new one.
+func TestH1ClosedRightAfterResponse(t *testing.T) {
+	const ans = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!"
+	up := newRawUpstream(t, true, ans) // one answer per connection, then close
+	c := testClient()
+	if c.staleAfter < time.Second/10 {
+		t.Fatalf("staleAfter %s: the test needs the default, far longer than it takes", c.staleAfter)
+	}
+	defer c.CloseIdleConnections()
+	for i := range 5 {
+		if _, body, err := fetch(c, newReq(t, "GET", up.addr(), "/boom", nil)); err != nil || body != "oops!" {
+			t.Fatalf("round %d: GET: %q, %v", i, body, err)
+		}
+		// The pooled connection is closed by the upstream by now; no
+		// more than a few milliseconds of idle time, far below staleAfter.
+		waitFor(t, 2*time.Second, "the upstream's close", func() bool { return upstreamClosedIdle(c, up.addr()) })
+		res, body, err := fetch(c, newReq(t, "POST", up.addr(), "/x", strings.NewReader("data")))
+		if err != nil || res.StatusCode != 500 || body != "oops!" {
+			t.Fatalf("round %d: POST right after the upstream closed: %v, %q, %v; want its answer", i, res, body, err)
+		}
+		waitFor(t, 2*time.Second, "the upstream's close", func() bool { return upstreamClosedIdle(c, up.addr()) })
+	}
+	if got := len(up.requests()); got != 10 {
+		t.Errorf("the upstream got %d requests, want 10 (none sent on a closed connection)", got)
+	}
+}
+
+// upstreamClosedIdle reports whether the most recent idle connection to
+// addr has been closed by the upstream.
+func upstreamClosedIdle(c *h1Client, addr string) bool {
+	p := c.pool(addr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	return n > 0 && !p.idle[n-1].alive()
+}
+
 // TestH1RequestWriting checks what the upstream receives: one valid
 // request line, edge's framing, and refusals for what HTTP/1.1 cannot
 // carry.

@@ -18,10 +18,28 @@ Endpoints (all under /api):
     GET  /api/auth/attempts   {"attempts"}: login attempts this process saw
     GET  /api/events?n=&interval=   Server-Sent Events, one every interval seconds
     WS   /api/ws              WebSocket echo (text and binary)
+    GET  /api/stream/blob?size=&seed=&length=   size pseudo-random bytes streamed in uneven pieces
+                              (chunked, or with Content-Length when length=1); X-Sha256 and
+                              X-Bytes name the whole body; HEAD too
+    GET  /api/stream/cut?size=&after=&length=&how=   as blob, but the app stops after `after`
+                              bytes: how=raise fails (uvicorn closes the connection), how=short
+                              returns with the body incomplete
+    GET  /api/stream/lines?n=&interval=   n JSON lines (application/x-ndjson, chunked), one every
+                              interval seconds: a log or progress stream that is not SSE
+    POST /api/upload/sha256   reads the request body: {"bytes", "sha256", "content_length",
+                              "transfer_encoding"}
+    POST /api/upload/refuse   401 at once, without reading the request body
+    GET  /api/etag            a body with an ETag; 304 (Content-Length of the body, no body)
+                              when If-None-Match names it
+    GET  /api/nocontent       204
+    GET  /api/boom            an unhandled exception: 500 from Starlette, then uvicorn closes the
+                              connection (without "Connection: close" on the response)
 """
 
 import asyncio
+import hashlib
 import json
+import random
 import os
 from typing import List, Optional
 
@@ -204,6 +222,115 @@ async def ws_echo(ws: WebSocket):
                 await ws.send_bytes(msg["bytes"])
     except WebSocketDisconnect:
         return
+
+
+# Piece sizes of the streamed bodies: uneven, around the 4 KiB and 16 KiB
+# buffer sizes of proxies and past the 32 KiB copy buffers.
+PIECES = [1, 2, 3, 10, 4095, 4096, 4097, 16383, 16385, 65536, 7, 32773, 100003, 250000]
+
+
+def blob(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def pieces(data: bytes):
+    i, k = 0, 0
+    while i < len(data):
+        n = PIECES[k % len(PIECES)]
+        yield data[i:i + n]
+        i, k = i + n, k + 1
+
+
+def blob_headers(data: bytes, length: bool) -> dict:
+    h = {"X-Sha256": hashlib.sha256(data).hexdigest(), "X-Bytes": str(len(data))}
+    if length:
+        h["Content-Length"] = str(len(data))
+    return h
+
+
+@app.api_route("/api/stream/blob", methods=["GET", "HEAD"])
+async def stream_blob(size: int = Query(3_000_000, ge=0, le=64_000_000), seed: int = 1, length: bool = False):
+    data = blob(size, seed)
+
+    async def stream():
+        for p in pieces(data):
+            yield p
+            await asyncio.sleep(0)
+
+    return StreamingResponse(stream(), media_type="application/octet-stream", headers=blob_headers(data, length))
+
+
+@app.get("/api/stream/lines")
+async def stream_lines(n: int = Query(3, ge=1, le=1000), interval: float = Query(0.5, ge=0, le=60)):
+    async def stream():
+        for i in range(1, n + 1):
+            if i > 1:
+                await asyncio.sleep(interval)
+            yield json.dumps({"line": i, "of": n}) + "\n"
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+class CutShort(Exception):
+    pass
+
+
+@app.get("/api/stream/cut")
+async def stream_cut(size: int = Query(1_000_000, ge=1, le=64_000_000), after: int = Query(300_000, ge=0),
+                     seed: int = 2, length: bool = False, how: str = Query("raise", regex="^(raise|short)$")):
+    data = blob(size, seed)
+
+    async def stream():
+        for p in pieces(data[:after]):
+            yield p
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)  # the bytes so far leave before the failure
+        if how == "raise":
+            raise CutShort(f"stopped after {after} of {size} bytes")
+
+    return StreamingResponse(stream(), media_type="application/octet-stream", headers=blob_headers(data, length))
+
+
+@app.post("/api/upload/sha256")
+async def upload_sha256(request: Request):
+    h = hashlib.sha256()
+    n = 0
+    async for piece in request.stream():
+        h.update(piece)
+        n += len(piece)
+    return {
+        "bytes": n,
+        "sha256": h.hexdigest(),
+        "content_length": request.headers.get("content-length"),
+        "transfer_encoding": request.headers.get("transfer-encoding"),
+    }
+
+
+@app.post("/api/upload/refuse")
+async def upload_refuse():
+    return JSONResponse({"detail": "uploads need a token"}, status_code=401)
+
+
+ETAG_BODY = json.dumps({"course": "git-basics", "revision": 1}).encode()
+ETAG = '"gc-' + hashlib.sha256(ETAG_BODY).hexdigest()[:16] + '"'
+
+
+@app.get("/api/etag")
+async def etag(request: Request):
+    if request.headers.get("if-none-match") == ETAG:
+        # A 304 may carry the Content-Length a 200 would have: no body follows.
+        return Response(status_code=304, headers={"ETag": ETAG, "Content-Length": str(len(ETAG_BODY))})
+    return Response(ETAG_BODY, media_type="application/json", headers={"ETag": ETAG})
+
+
+@app.get("/api/nocontent")
+async def nocontent():
+    return Response(status_code=204)
+
+
+@app.get("/api/boom")
+async def boom():
+    raise RuntimeError("boom")
 
 
 @app.exception_handler(404)
