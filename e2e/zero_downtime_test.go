@@ -414,7 +414,10 @@ func TestAPIUnitSocketActivation(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"instance":"activated"`) {
 		t.Fatalf("GET /api/echo: %d %s, want 200 from the activated uvicorn\n%s", resp.StatusCode, body, out)
 	}
-	if s := out.String(); !strings.Contains(s, "Uvicorn running on socket ('127.0.0.1', "+port+")") {
-		t.Errorf("uvicorn did not report serving on the passed socket:\n%s", s)
+	// The log line and the first answer race through different pipes:
+	// wait (bounded) for the line rather than expect it already read.
+	want := "Uvicorn running on socket ('127.0.0.1', " + port + ")"
+	if !eventually(5*time.Second, func() bool { return strings.Contains(out.String(), want) }) {
+		t.Errorf("uvicorn did not report serving on the passed socket:\n%s", out)
 	}
 }
