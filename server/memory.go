@@ -7,18 +7,27 @@ import (
 	"github.com/gitcourse/edge/internal/memtrim"
 )
 
-// startupSettle is how long after reporting ready edge waits before it
-// drops the executable pages that starting touched: long enough for the
-// goroutines started with serving to have run their first steps (with one
-// P they run only once Run blocks), short against any idle measurement.
-const startupSettle = 250 * time.Millisecond
+// Memory release timing (internal/memtrim; docs/benchmarks.md, "Memory
+// (issue 14)").
+const (
+	// startupSettle is how long after reporting ready edge waits before
+	// it drops the executable pages that starting touched: long enough for
+	// the goroutines started with serving to have run their first steps
+	// (with one P they run only once Run blocks).
+	startupSettle = 250 * time.Millisecond
+	// idleEvery and idleCPU: after a period in which edge used idleCPU or
+	// more, the first whole period with less (0.5% of a core; idle edge
+	// uses about 0.03%) releases free heap and the executable pages again.
+	idleEvery = 30 * time.Second
+	idleCPU   = idleEvery / 200
+)
 
-// releaseStartupMemory unmaps, once serving has settled, the pages of the
-// executable that package initialisation and config loading touched:
-// about 19 MB of RSS that idling does not use (internal/memtrim;
-// docs/benchmarks.md, "Memory (issue 14)"). Serving maps back the code it
-// runs. It returns early when ctx ends.
-func (s *Server) releaseStartupMemory(ctx context.Context) {
+// releaseMemory unmaps, once serving has settled, the pages of the
+// executable that package initialisation and config loading touched
+// (about 19 MB of RSS that idling does not use), then does the same with
+// free heap each time edge goes quiet after traffic. Serving maps back the
+// code it runs. It returns when ctx ends.
+func (s *Server) releaseMemory(ctx context.Context) {
 	t := time.NewTimer(startupSettle)
 	defer t.Stop()
 	select {
@@ -26,10 +35,17 @@ func (s *Server) releaseStartupMemory(ctx context.Context) {
 		return
 	case <-t.C:
 	}
-	n, err := memtrim.DropExecutable()
-	if err != nil {
-		s.log.Debug("could not release start-up memory", "err", err)
-		return
+	s.logReleased("start-up")(memtrim.DropExecutable())
+	memtrim.WhenIdle(ctx, idleEvery, idleCPU, s.logReleased("idle"))
+}
+
+// logReleased logs (at debug level) what a release of memory gave back.
+func (s *Server) logReleased(when string) func(int64, error) {
+	return func(n int64, err error) {
+		if err != nil {
+			s.log.Debug("could not release memory", "when", when, "err", err)
+			return
+		}
+		s.log.Debug("released memory", "when", when, "executable_bytes", n)
 	}
-	s.log.Debug("released start-up memory", "executable_bytes", n)
 }

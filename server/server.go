@@ -239,7 +239,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.opts.OnReady != nil {
 		s.opts.OnReady(s)
 	}
-	g.Go(func() error { s.releaseStartupMemory(gctx); return nil }) // server/memory.go
+	g.Go(func() error { s.releaseMemory(gctx); return nil }) // server/memory.go
 	g.Go(func() error {
 		<-gctx.Done()
 		s.notify.Stopping()

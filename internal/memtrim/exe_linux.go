@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -105,4 +106,13 @@ func parseHeader(f []string) (mapping, error) {
 		return mapping{}, fmt.Errorf("memtrim: smaps header %q: not start-end perms offset dev inode", strings.Join(f, " "))
 	}
 	return mapping{start: start, end: end, perms: f[1], dev: f[3], inode: inode}, nil
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() (time.Duration, error) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("memtrim: getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

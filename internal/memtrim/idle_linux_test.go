@@ -1,0 +1,34 @@
+package memtrim
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestWhenIdleReleasesAfterBusy: a busy period followed by a quiet one
+// releases memory once.
+func TestWhenIdleReleasesAfterBusy(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	type result struct {
+		n   int64
+		err error
+	}
+	got := make(chan result, 4)
+	const period = 100 * time.Millisecond
+	go WhenIdle(ctx, period, period/5, func(n int64, err error) { got <- result{n, err} })
+	// Busy: three periods of a core spinning.
+	x := 0
+	for end := time.Now().Add(3 * period); time.Now().Before(end); {
+		x++
+	}
+	select {
+	case r := <-got:
+		if r.err != nil || r.n <= 0 {
+			t.Fatalf("release after the busy spell: %d bytes, err %v", r.n, r.err)
+		}
+	case <-time.After(50 * period):
+		t.Fatalf("no release within %s of going quiet (spun %d times)", 50*period, x)
+	}
+}
