@@ -15,10 +15,13 @@ const (
 	// the goroutines started with serving to have run their first steps
 	// (with one P they run only once Run blocks).
 	startupSettle = 250 * time.Millisecond
-	// idleEvery and idleCPU: after a period in which edge used idleCPU or
-	// more, the first whole period with less (0.5% of a core; idle edge
-	// uses about 0.03%) releases free heap and the executable pages again.
-	idleEvery = 30 * time.Second
+	// idleEvery and idleCPU: after a minute in which edge used idleCPU or
+	// more (0.5% of a core: sustained traffic, or a compression), the first
+	// whole minute with less (idle edge uses about 0.03%) releases free
+	// heap and the executable pages again. The first request after a
+	// release maps back the code it runs (about 5 ms once, measured);
+	// light traffic never counts as busy, so it never pays that.
+	idleEvery = time.Minute
 	idleCPU   = idleEvery / 200
 )
 
