@@ -10,7 +10,7 @@ import (
 // Memory release timing (internal/memtrim; docs/benchmarks.md, "Memory
 // (issue 14)").
 const (
-	// startupSettle is how long after reporting ready edge waits before
+	// startupSettle is how long after starting its workers edge waits before
 	// it drops the executable pages that starting touched: long enough for
 	// the goroutines started with serving to have run their first steps
 	// (with one P they run only once Run blocks).
