@@ -2,7 +2,6 @@ package memtrim
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -33,11 +32,12 @@ func dropExecutable() (int64, error) {
 		return 0, fmt.Errorf("memtrim: stat own executable: %w", err)
 	}
 	dev := fmt.Sprintf("%02x:%02x", unix.Major(st.Dev), unix.Minor(st.Dev))
-	data, err := os.ReadFile("/proc/self/smaps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0, fmt.Errorf("memtrim: read mappings: %w", err)
 	}
-	maps, err := parseSmaps(bytes.NewReader(data))
+	maps, err := parseSmaps(f) // streamed: the file is ~100 KB, read 4 KB at a time
+	_ = f.Close()
 	if err != nil {
 		return 0, err
 	}
@@ -65,7 +65,7 @@ func droppable(m mapping) bool {
 func parseSmaps(r io.Reader) ([]mapping, error) {
 	var out []mapping
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
 		line := sc.Text()
 		f := strings.Fields(line)
