@@ -10,14 +10,19 @@ import (
 // releases memory once.
 func TestWhenIdleReleasesAfterBusy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	type result struct {
 		n   int64
 		err error
 	}
 	got := make(chan result, 4)
 	const period = 100 * time.Millisecond
-	go WhenIdle(ctx, period, period/5, func(n int64, err error) { got <- result{n, err} })
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		WhenIdle(ctx, period, period/5, func(n int64, err error) { got <- result{n, err} })
+	}()
+	// Stopped before the next test: its collections must not count there.
+	t.Cleanup(func() { cancel(); <-exited })
 	// Busy: three periods of a core spinning.
 	x := 0
 	for end := time.Now().Add(3 * period); time.Now().Before(end); {
