@@ -80,15 +80,15 @@ func parseSmaps(r io.Reader) ([]mapping, error) {
 		if len(out) == 0 || len(f) != 3 || f[2] != "kB" {
 			continue
 		}
-		kb, err := strconv.ParseInt(f[1], 10, 64)
+		kb, err := strconv.ParseUint(f[1], 10, 40) // up to 1 PiB: the shift below cannot overflow
 		if err != nil {
 			return nil, fmt.Errorf("memtrim: smaps line %q: %w", line, err)
 		}
 		switch f[0] {
 		case "Rss:":
-			out[len(out)-1].rss = kb << 10
+			out[len(out)-1].rss = int64(kb) << 10
 		case "Anonymous:":
-			out[len(out)-1].anon = kb << 10
+			out[len(out)-1].anon = int64(kb) << 10
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -51,6 +51,7 @@ func TestParseSmapsRejectsGarbage(t *testing.T) {
 		"zz-01 r-xp 0 fe:00 1 /x\n",
 		"0400-0300 r-xp 0 fe:00 1 /x\n",
 		"0400-0500 r-xp 0 fe:00 1 /x\nRss: lots kB\n",
+		"0400-0500 r-xp 0 fe:00 1 /x\nRss: -4 kB\n",
 	} {
 		if _, err := parseSmaps(strings.NewReader(in)); err == nil {
 			t.Errorf("parseSmaps(%q) = nil error", in)
@@ -81,4 +82,23 @@ func TestSoonCollects(t *testing.T) {
 		}
 		time.Sleep(ReleaseDelay / 10)
 	}
+}
+
+// FuzzParseSmaps: any input is parsed or refused, never a panic, and what
+// is parsed is a well-formed range.
+func FuzzParseSmaps(f *testing.F) {
+	f.Add(smapsSample)
+	f.Add("0-1 r-xp 0 00:00 0\nRss: 4 kB\n")
+	f.Add("Rss: 4 kB\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		maps, err := parseSmaps(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, m := range maps {
+			if m.end < m.start || m.rss < 0 || m.anon < 0 {
+				t.Fatalf("parsed %+v from %q", m, in)
+			}
+		}
+	})
 }
