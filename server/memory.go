@@ -10,33 +10,33 @@ import (
 // Memory release timing (internal/memtrim; docs/benchmarks.md, "Memory
 // (issue 14)").
 const (
-	// startupSettle is how long after starting its workers edge waits before
-	// it drops the executable pages that starting touched: long enough for
-	// the goroutines started with serving to have run their first steps
-	// (with one P they run only once Run blocks).
-	startupSettle = 250 * time.Millisecond
+	// Start-up has settled when, at least settleMin after the workers
+	// start, a settleStep passes in which edge used less than settleCPU
+	// (the goroutines started with serving have run their first steps:
+	// with one P they run only once Run blocks); settleMax at the latest.
+	settleMin  = 100 * time.Millisecond
+	settleStep = 50 * time.Millisecond
+	settleCPU  = 5 * time.Millisecond
+	settleMax  = 3 * time.Second
 	// idleEvery and idleCPU: after a minute in which edge used idleCPU or
 	// more (0.5% of a core: sustained traffic, or a compression), the first
 	// whole minute with less (idle edge uses about 0.03%) releases free
-	// heap and the executable pages again. The first request after a
-	// release maps back the code it runs (about 5 ms once, measured);
-	// light traffic never counts as busy, so it never pays that.
+	// heap and the executable pages again; so does the first quiet minute
+	// after start. The first request after a release maps back the code it
+	// runs (about 5 ms once, measured); light traffic never counts as
+	// busy, so it never pays that again.
 	idleEvery = time.Minute
 	idleCPU   = idleEvery / 200
 )
 
-// releaseMemory unmaps, once serving has settled, the pages of the
+// releaseMemory unmaps, once start-up has settled, the pages of the
 // executable that package initialisation and config loading touched
-// (about 19 MB of RSS that idling does not use), then does the same with
-// free heap each time edge goes quiet after traffic. Serving maps back the
-// code it runs. It returns when ctx ends.
+// (about 19 MB of RSS that idling does not use), then releases free heap
+// and those pages again each time edge goes quiet after traffic. Serving
+// maps back the code it runs. It returns when ctx ends.
 func (s *Server) releaseMemory(ctx context.Context) {
-	t := time.NewTimer(startupSettle)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if !memtrim.Settle(ctx, settleMin, settleStep, settleCPU, settleMax) {
 		return
-	case <-t.C:
 	}
 	s.logReleased("start-up")(memtrim.DropExecutable())
 	memtrim.WhenIdle(ctx, idleEvery, idleCPU, s.logReleased("idle"))

@@ -37,3 +37,20 @@ func TestWhenIdleReleasesAfterBusy(t *testing.T) {
 		t.Fatalf("no release within %s of going quiet (spun %d times)", 50*period, x)
 	}
 }
+
+// TestSettle: a quiet process settles after min; an ended context stops
+// the wait.
+func TestSettle(t *testing.T) {
+	start := time.Now()
+	if !Settle(context.Background(), 20*time.Millisecond, 20*time.Millisecond, 15*time.Millisecond, 5*time.Second) {
+		t.Fatal("Settle = false with a live context")
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("settled after %s, before min", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Settle(ctx, time.Hour, time.Hour, time.Millisecond, 2*time.Hour) {
+		t.Error("Settle = true with an ended context")
+	}
+}
