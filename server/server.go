@@ -296,7 +296,8 @@ func (s *Server) startServing(g *errgroup.Group) *drainer {
 // startWorkers starts every background worker under ctx in g: the control
 // socket, the site's and the TLS manager's loops (restarted by each
 // reload), health checks, the signal watcher, the supervisor heartbeat,
-// the status feeder, the backup schedule and the systemd watchdog. A new
+// the status feeder, the backup schedule, the systemd watchdog and the
+// release of start-up and idle memory. A new
 // worker is added here, in one place.
 func (s *Server) startWorkers(g *errgroup.Group, ctx context.Context, hup <-chan os.Signal) {
 	g.Go(s.control.Serve)
@@ -317,6 +318,7 @@ func (s *Server) startWorkers(g *errgroup.Group, ctx context.Context, hup <-chan
 	g.Go(func() error {
 		return sysd.RunWatchdog(ctx, sysd.WatchdogInterval(), s.alive, s.notify, s.log)
 	})
+	g.Go(func() error { s.releaseMemory(ctx); return nil }) // server/memory.go
 }
 
 // waitCertificates holds READY=1 back (bounded by tls.ready_timeout, with

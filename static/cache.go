@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/bits"
 	"net/http"
 	"os"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/gitcourse/edge/internal/memtrim"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -275,14 +277,41 @@ func (e *entry) variant(enc string, c *cache) *variant {
 // which are served instead when present.
 const onTheFlyBrotliLevel = 6
 
+// Brotli window bounds (log2 of bytes): the format's smallest, and the
+// library's default, which files of 4 MB and more keep.
+const (
+	minBrotliWindow = 10
+	maxBrotliWindow = 22
+)
+
+// brotliWindow is the smallest window that holds all of an n-byte input
+// (brotli's window is 2^lgwin - 16 bytes): the output is the same as with
+// a larger window, and the encoder's tables, which grow with the window,
+// stay small (a 200 KB file: 4.2 MB allocated instead of 12 MB).
+func brotliWindow(n int) int {
+	return min(max(bits.Len(uint(n+15)), minBrotliWindow), maxBrotliWindow)
+}
+
 // compress encodes data once (gzip at its best level, brotli at
-// onTheFlyBrotliLevel): the result is kept in memory.
+// onTheFlyBrotliLevel): the result is kept in memory, in a slice of its
+// exact size. The encoder's tables are garbage afterwards: memtrim.Soon
+// collects them, so that they do not raise the heap goal of the
+// collections that follow.
 func compress(data []byte, enc string) []byte {
+	out := encode(data, enc)
+	memtrim.Soon()
+	if out == nil {
+		return nil
+	}
+	return bytes.Clone(out)
+}
+
+func encode(data []byte, enc string) []byte {
 	var buf bytes.Buffer
 	var w io.WriteCloser
 	switch enc {
 	case encBrotli:
-		w = brotli.NewWriterLevel(&buf, onTheFlyBrotliLevel)
+		w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: onTheFlyBrotliLevel, LGWin: brotliWindow(len(data))})
 	case encGzip:
 		gw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		if err != nil {
