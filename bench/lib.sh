@@ -216,7 +216,10 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
 	local p used q
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		# Below Linux's ephemeral range (32768-60999): a port there may be
+		# bound by a client socket (wrk's, a proxy's upstream connections)
+		# that a connect test does not see.
+		p=$((20000 + RANDOM % 12000))
 		used=0
 		for q in "${PORT[@]}"; do [[ $q == "$p" ]] && used=1; done
 		((used == 0)) && ! port_in_use "$p" && break
