@@ -735,6 +735,14 @@ func wsHandshake(t *testing.T, conn net.Conn, hostHeader, path string) *bufio.Re
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, hostHeader, key)
 	br := bufio.NewReader(conn)
+	wsUpgraded(t, br, key)
+	return br
+}
+
+// wsUpgraded reads the answer to a WebSocket opening sent with key and
+// fails the test unless it is 101 with the matching Sec-WebSocket-Accept.
+func wsUpgraded(t *testing.T, br *bufio.Reader, key string) *http.Response {
+	t.Helper()
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("read the upgrade response: %v", err)
@@ -747,7 +755,7 @@ func wsHandshake(t *testing.T, conn net.Conn, hostHeader, path string) *bufio.Re
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
 		t.Fatalf("Sec-WebSocket-Accept %q, want %q", got, want)
 	}
-	return br
+	return resp
 }
 
 // wsWrite sends one masked frame, as a client must.

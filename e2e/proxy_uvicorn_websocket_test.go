@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -106,19 +105,7 @@ func browserUpgrade(t *testing.T, conn io.Writer, br *bufio.Reader, authority st
 	if _, err := io.WriteString(conn, req.String()); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("read the upgrade response: %v", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		t.Fatalf("upgrade: status %d, want 101: %q", resp.StatusCode, b)
-	}
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
-		t.Fatalf("Sec-WebSocket-Accept %q, want %q", got, want)
-	}
-	return resp.Header.Get("Sec-WebSocket-Extensions")
+	return wsUpgraded(t, br, key).Header.Get("Sec-WebSocket-Extensions")
 }
 
 // wsReadMessage reads one unfragmented message, inflating it when its
