@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"github.com/gitcourse/edge/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -34,21 +35,8 @@ type strictUpstream struct {
 
 func newStrictUpstream(t *testing.T) *strictUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &strictUpstream{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	u := &strictUpstream{}
+	u.ln = testutil.ServeTCP(t, u.serve)
 	return u
 }
 

@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"github.com/gitcourse/edge/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -86,20 +87,7 @@ func want(t *testing.T, got []Result, st Status, substr string) {
 }
 
 func TestDNSAndPorts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.ServeTCP(t, func(c net.Conn) { c.Close() })
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedPort := closed.Addr().(*net.TCPAddr).Port
 	closed.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitcourse/edge/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -29,22 +30,11 @@ type rawUpstream struct {
 // last answer of a connection it closes it when closeAfter is set.
 func newRawUpstream(t *testing.T, closeAfter bool, answers ...string) *rawUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &rawUpstream{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u.accepts.Add(1)
-			go u.serve(c, closeAfter, answers)
-		}
-	}()
+	u := &rawUpstream{}
+	u.ln = testutil.ServeTCP(t, func(c net.Conn) {
+		u.accepts.Add(1)
+		u.serve(c, closeAfter, answers)
+	})
 	return u
 }
 
